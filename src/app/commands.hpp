@@ -1,0 +1,52 @@
+// The `picket` subcommands. Each returns the process exit status:
+// 0 success, 1 a runtime failure, 2 bad input (usage, config, capture file).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace picket::app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2;
+
+// Every component's keys, declared once.
+const config::Schema& full_schema();
+
+// Loads `path` (or the built-in normal profile when empty). On errors prints each one to stderr
+// and returns nullopt.
+std::optional<config::Config> load_config_or_report(const std::string& path);
+
+struct ReplayOptions {
+  std::string file;
+  std::string config_path;
+  std::string events_path = "-";
+  std::string log_path;
+  std::string filter;
+  bool progress = true;  // shown only when stderr is a terminal
+};
+int cmd_replay(const ReplayOptions& opts);
+
+struct SimulateOptions {
+  std::string scenario;
+  std::string out;
+  std::string truth_path;
+  uint64_t packets = 0;
+  uint64_t seed = 1;
+  double rate = 0;
+  uint32_t snaplen = 65535;
+  bool ipv6 = false;
+  bool list = false;
+};
+int cmd_simulate(const SimulateOptions& opts);
+
+int cmd_check_config(const std::string& path);
+int cmd_config_schema();
+int cmd_config_example(const std::string& profile);
+int cmd_version();
+
+}  // namespace picket::app

@@ -1,0 +1,63 @@
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "app/commands.hpp"
+#include "engine/engine.hpp"
+
+namespace picket::app {
+
+const config::Schema& full_schema() {
+  static const config::Schema schema = [] {
+    config::Schema s;
+    config::SchemaSection out(s, "output");
+    out.string("events_file", "", "Where JSON-lines events go (\"-\" = standard output); "
+               "empty = the command's default (standard output for replay)");
+    out.string("log_file", "", "Human-readable text log of the same events; empty = none");
+    engine::declare_config(s);
+    return s;
+  }();
+  return schema;
+}
+
+std::optional<config::Config> load_config_or_report(const std::string& path) {
+  const auto& schema = full_schema();
+  if (path.empty()) return config::defaults(schema, config::Profile::normal);
+  auto res = config::load_file(schema, path);
+  if (!res.errors.empty()) {
+    for (const auto& e : res.errors) fmt::print(stderr, "picket: {}\n", e.to_string());
+    fmt::print(stderr, "picket: {}: {} error{} in the configuration\n", path, res.errors.size(),
+               res.errors.size() == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  return std::move(res.config);
+}
+
+int cmd_check_config(const std::string& path) {
+  auto cfg = load_config_or_report(path);
+  if (!cfg) return kExitBadInput;
+  fmt::print("{}: ok (profile {})\n", path, config::profile_name(cfg->profile()));
+  return kExitOk;
+}
+
+namespace {
+std::optional<config::Profile> profile_or_report(const std::string& name) {
+  auto p = config::parse_profile(name);
+  if (!p) fmt::print(stderr, "picket: unknown profile '{}' (normal, aggressive, paranoid)\n", name);
+  return p;
+}
+}  // namespace
+
+int cmd_config_schema() {
+  fmt::print("{}", full_schema().describe());
+  return kExitOk;
+}
+
+int cmd_config_example(const std::string& profile) {
+  auto p = profile_or_report(profile);
+  if (!p) return kExitBadInput;
+  fmt::print("{}", full_schema().example_yaml(*p));
+  return kExitOk;
+}
+
+}  // namespace picket::app

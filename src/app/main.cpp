@@ -1,0 +1,80 @@
+// picket: network intrusion detection and prevention. One binary, many subcommands.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "app/commands.hpp"
+
+using namespace picket::app;
+
+int main(int argc, char** argv) {
+  CLI::App app{"picket — network intrusion detection and prevention for Linux.\n"
+               "Watches traffic, recognises floods, scans, connection abuse and known-bad addresses."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("picket ") + PICKET_VERSION);
+
+  ReplayOptions replay;
+  auto* r = app.add_subcommand("replay", "Analyse a capture file (pcap or pcapng) and write events");
+  r->add_option("file", replay.file, "Capture file to read")->required();
+  r->add_option("--config,-c", replay.config_path, "Configuration file (default: built-in normal profile)");
+  r->add_option("--events,-e", replay.events_path, "Where JSON-lines events go (\"-\" = standard output)")
+      ->capture_default_str();
+  r->add_option("--log", replay.log_path, "Also write a human-readable text log to this file");
+  r->add_option("--filter,-f", replay.filter, "BPF filter applied to the capture, e.g. 'tcp port 80'");
+  r->add_flag("!--no-progress", replay.progress, "Never show the progress bar");
+
+  SimulateOptions sim;
+  auto* s = app.add_subcommand("simulate", "Write a deterministic capture of simulated traffic");
+  s->add_option("--scenario,-s", sim.scenario, "Scenario name (see --list)");
+  s->add_option("--out,-o", sim.out, "Output pcap file");
+  s->add_option("--packets,-n", sim.packets, "Total packets (default: the scenario's own)");
+  s->add_option("--seed", sim.seed, "Random seed; the same seed gives the same file")->capture_default_str();
+  s->add_option("--rate", sim.rate, "Average packets per second (default: the scenario's own)")
+      ->check(CLI::NonNegativeNumber);
+  s->add_option("--snaplen", sim.snaplen, "Bytes kept of each frame")->check(CLI::Range(64, 262144))
+      ->capture_default_str();
+  s->add_flag("--ipv6", sim.ipv6, "Use IPv6 addresses (2001:db8::/32)");
+  s->add_option("--truth", sim.truth_path, "Also write the scenario's ground truth as JSON");
+  s->add_flag("--list", sim.list, "List the scenarios and exit");
+
+  std::string check_path;
+  auto* cc = app.add_subcommand("check-config", "Validate a configuration file (exit 0 if valid, 2 if not)");
+  cc->add_option("file", check_path, "Configuration file")->required();
+
+  auto* cfg = app.add_subcommand("config", "Inspect the configuration schema");
+  cfg->require_subcommand(1);
+  auto* schema = cfg->add_subcommand("schema", "Print every configuration key with its type, range, defaults and help");
+  std::string example_profile = "normal";
+  auto* example = cfg->add_subcommand("example", "Print a complete, commented configuration file");
+  example->add_option("--profile,-p", example_profile, "normal, aggressive or paranoid")->capture_default_str();
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitBadInput;
+  }
+
+  try {
+    if (r->parsed()) return cmd_replay(replay);
+    if (s->parsed()) return cmd_simulate(sim);
+    if (cc->parsed()) return cmd_check_config(check_path);
+    if (schema->parsed()) return cmd_config_schema();
+    if (example->parsed()) return cmd_config_example(example_profile);
+    if (version->parsed()) return cmd_version();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "picket: error: {}\n", e.what());
+    return kExitFailure;
+  }
+  return kExitBadInput;
+}
