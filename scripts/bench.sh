@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make bench`: prints performance figures (never asserts them).
+#   1. generates a 10-million-packet `mixed` capture with a 96-byte snap length (cached in BUILD/bench/)
+#   2. replay throughput: floor (plain walk of the mapped file), decode-only, full engine
+#   3. micro-benchmarks (Google Benchmark)
+set -euo pipefail
+build=${1:-build}
+packets=${BENCH_PACKETS:-10000000}
+dir="$build/bench-data"
+mkdir -p "$dir"
+capture="$dir/mixed-$packets.pcap"
+if [ ! -s "$capture" ]; then
+  echo "== generating $capture ($packets packets, snaplen 96)"
+  /usr/bin/time -f "   generated in %e s, peak RSS %M KiB" \
+    "$build/picket" simulate --scenario mixed --packets "$packets" --snaplen 96 --seed 1 --out "$capture"
+fi
+echo "== replay"
+"$build/bench/replay_bench" "$capture" 3
+if [ -x "$build/bench/decode_bench" ]; then
+  echo "== decoder micro-benchmarks"
+  "$build/bench/decode_bench" --benchmark_min_time=0.2
+fi
