@@ -1,6 +1,8 @@
 // The classic pcap reader (fast path) against files written byte by byte in every variant, and
 // against every kind of damage a file can have.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -259,6 +261,17 @@ TEST(OpenCaptureFile, FifoIsReadThroughLibpcap) {
   const auto packets = sample_packets(false);
   const auto bytes = classic_pcap(true, false, 65535, 1, packets);
   std::thread writer([&] { write_file(path, bytes); });
+  // If the test stops early, a reader opened here lets the blocked writer finish so join returns.
+  struct Joiner {
+    std::thread& t;
+    const std::string& fifo;
+    ~Joiner() {
+      if (!t.joinable()) return;
+      const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+      t.join();
+      if (fd >= 0) ::close(fd);
+    }
+  } joiner{writer, path};
   auto src = open_capture_file(path, "");
   ASSERT_TRUE(src) << src.error().message;
   auto r = read_all(**src, 2);
