@@ -68,4 +68,15 @@ std::string to_json_line(const Event& event);
 // JSON-quoted. Without the trailing newline.
 std::string to_text_line(const Event& event);
 
+// Where events go. Implementations are in sinks.hpp. emit() must not throw: it runs on the
+// packet path, so a sink counts its failures instead.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void emit(const Event& event) = 0;
+  virtual void flush() {}
+  // Closes and reopens the output path in append mode (log rotation).
+  virtual void reopen() {}
+};
+
 }  // namespace picket::output

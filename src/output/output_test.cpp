@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "output/event.hpp"
-#include "output/sink.hpp"
+#include "output/sinks.hpp"
 
 namespace picket::output {
 namespace {

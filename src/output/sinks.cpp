@@ -1,4 +1,4 @@
-#include "output/sink.hpp"
+#include "output/sinks.hpp"
 
 #include <exception>
 

@@ -1,5 +1,6 @@
-// EventSink: where events go. The engine emits to one sink (usually a FanoutSink); the app builds
-// the concrete sinks from the configuration and calls flush() on a timer and reopen() on SIGHUP.
+// The EventSink implementations (the interface itself is in event.hpp). The engine emits to one
+// sink (usually a FanoutSink); the app builds the concrete sinks from the configuration and calls
+// flush() on a timer and reopen() on SIGHUP.
 //
 // Contract for every sink here:
 // - emit() never throws and never blocks on anything but the write itself; a failure is counted
@@ -18,15 +19,6 @@
 #include "output/line_file.hpp"
 
 namespace picket::output {
-
-class EventSink {
- public:
-  virtual ~EventSink() = default;
-  virtual void emit(const Event& event) = 0;
-  virtual void flush() {}
-  // Closes and reopens the output path in append mode (log rotation).
-  virtual void reopen() {}
-};
 
 // One EVE JSON object per line (to_json_line). Path "-" = standard output.
 class JsonLinesSink : public EventSink {
