@@ -1,0 +1,240 @@
+// BoundedTable: a hash table with a fixed capacity, for per-source and per-target detector state
+// that an attacker must not be able to grow without limit (a spoofed flood brings millions of
+// addresses).
+//
+// - Capacity is fixed at construction; all memory is allocated then, never on the packet path.
+// - Entries are kept in least-recently-seen order. When the table is full, inserting evicts the
+//   least recently seen entry — except that entries for which `keep_on_eviction(value)` is true
+//   (they already carry evidence, e.g. of scanning) get a second chance: up to kMaxSkips of them
+//   are moved to the front before the oldest entry is evicted anyway. Both are counted.
+// - Lookups and inserts are O(1) expected (open addressing, linear probing, backward-shift erase).
+//
+// Value must be default-constructible. Provide `bool keep_on_eviction(const Value&)` by ADL to
+// protect entries; the default protects none.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "core/time.hpp"
+
+namespace picket::state {
+
+template <typename V>
+constexpr bool keep_on_eviction(const V&) noexcept {
+  return false;
+}
+
+struct TableStats {
+  uint64_t inserts = 0;
+  uint64_t evictions = 0;            // entries dropped to make room
+  uint64_t evictions_protected = 0;  // of those, entries that carried evidence (table full of them)
+  uint64_t second_chances = 0;       // protected entries spared at eviction time
+  uint64_t expired = 0;              // entries removed by expire_idle
+};
+
+template <typename Key, typename Value, typename Hash>
+class BoundedTable {
+ public:
+  static constexpr uint32_t kNil = 0xFFFFFFFFu;
+  static constexpr int kMaxSkips = 8;
+
+  explicit BoundedTable(uint32_t capacity) : capacity_(capacity < 1 ? 1 : capacity) {
+    slots_.resize(capacity_);
+    uint64_t n = 1;
+    while (n < uint64_t{capacity_} * 2) n <<= 1;
+    index_.assign(n, kEmpty);
+    mask_ = n - 1;
+    for (uint32_t i = 0; i < capacity_; ++i) slots_[i].next = i + 1 < capacity_ ? i + 1 : kNil;
+    free_ = 0;
+  }
+
+  uint32_t size() const noexcept { return size_; }
+  uint32_t capacity() const noexcept { return capacity_; }
+  const TableStats& stats() const noexcept { return stats_; }
+  // Bytes held by the table (slots and index), fixed at construction.
+  size_t memory_bytes() const noexcept { return slots_.size() * sizeof(Slot) + index_.size() * sizeof(uint64_t); }
+
+  // The entry for `key`, marked as seen at `now`; nullptr if absent.
+  Value* find(const Key& key, core::Timestamp now) noexcept {
+    const uint64_t h = hash_(key);
+    const uint32_t i = lookup(key, h);
+    if (i == kNil) return nullptr;
+    touch(i, now);
+    return &slots_[i].value;
+  }
+  // Looks without touching (for reads that must not change eviction order).
+  const Value* peek(const Key& key) const noexcept {
+    const uint32_t i = lookup(key, hash_(key));
+    return i == kNil ? nullptr : &slots_[i].value;
+  }
+
+  // The entry for `key`, inserted (default-constructed) if absent, evicting if full.
+  // Returns the value and whether it was inserted.
+  std::pair<Value*, bool> find_or_insert(const Key& key, core::Timestamp now) noexcept {
+    const uint64_t h = hash_(key);
+    uint32_t i = lookup(key, h);
+    if (i != kNil) {
+      touch(i, now);
+      return {&slots_[i].value, false};
+    }
+    if (free_ == kNil) evict_one();
+    i = free_;
+    free_ = slots_[i].next;
+    Slot& s = slots_[i];
+    s.key = key;
+    s.value = Value{};
+    s.hash = h;
+    s.last_seen = now;
+    link_front(i);
+    index_insert(h, i);
+    ++size_;
+    ++stats_.inserts;
+    return {&s.value, true};
+  }
+
+  bool erase(const Key& key) noexcept {
+    const uint32_t i = lookup(key, hash_(key));
+    if (i == kNil) return false;
+    remove_slot(i);
+    return true;
+  }
+
+  // Removes entries last seen before `cutoff`, walking from the least recently seen end and
+  // stopping at the first entry seen since; calls on_expire(key, value) just before each goes.
+  // (An entry given a second chance at eviction sits nearer the front than its last-seen time
+  // says, so it may outlive the cutoff by a while: such entries carry evidence.)
+  template <typename F>
+  void expire_idle(core::Timestamp cutoff, F&& on_expire) {
+    while (tail_ != kNil && slots_[tail_].last_seen < cutoff) {
+      const uint32_t i = tail_;
+      on_expire(static_cast<const Key&>(slots_[i].key), slots_[i].value);
+      remove_slot(i);
+      ++stats_.expired;
+    }
+  }
+  void expire_idle(core::Timestamp cutoff) {
+    expire_idle(cutoff, [](const Key&, Value&) {});
+  }
+
+  // Visits every entry, most recently seen first: f(const Key&, Value&, Timestamp last_seen).
+  template <typename F>
+  void for_each(F&& f) {
+    for (uint32_t i = head_; i != kNil; i = slots_[i].next) f(static_cast<const Key&>(slots_[i].key), slots_[i].value, slots_[i].last_seen);
+  }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (uint32_t i = head_; i != kNil; i = slots_[i].next) f(slots_[i].key, slots_[i].value, slots_[i].last_seen);
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+
+  struct Slot {
+    Key key{};
+    Value value{};
+    uint64_t hash = 0;
+    core::Timestamp last_seen;
+    uint32_t prev = kNil;
+    uint32_t next = kNil;
+  };
+
+  // Index entries pack the slot number (low 32 bits) with the hash's top bits (high 32) so most
+  // mismatches are rejected without touching the slot.
+  static uint64_t pack(uint64_t h, uint32_t i) noexcept { return (h & 0xFFFFFFFF00000000ULL) | i; }
+
+  uint32_t lookup(const Key& key, uint64_t h) const noexcept {
+    const uint64_t tag = h & 0xFFFFFFFF00000000ULL;
+    for (uint64_t pos = h & mask_;; pos = (pos + 1) & mask_) {
+      const uint64_t e = index_[pos];
+      if (e == kEmpty) return kNil;
+      if ((e & 0xFFFFFFFF00000000ULL) == tag) {
+        const uint32_t i = static_cast<uint32_t>(e);
+        if (slots_[i].key == key) return i;
+      }
+    }
+  }
+
+  void index_insert(uint64_t h, uint32_t i) noexcept {
+    uint64_t pos = h & mask_;
+    while (index_[pos] != kEmpty) pos = (pos + 1) & mask_;
+    index_[pos] = pack(h, i);
+  }
+
+  void index_erase(uint64_t h, uint32_t i) noexcept {
+    uint64_t pos = h & mask_;
+    while (index_[pos] == kEmpty || static_cast<uint32_t>(index_[pos]) != i) pos = (pos + 1) & mask_;
+    // Backward-shift deletion keeps probe sequences intact without tombstones.
+    uint64_t hole = pos;
+    for (uint64_t next = (hole + 1) & mask_;; next = (next + 1) & mask_) {
+      const uint64_t e = index_[next];
+      if (e == kEmpty) break;
+      const uint64_t home = slots_[static_cast<uint32_t>(e)].hash & mask_;
+      // Move e into the hole if its home position is not in (hole, next].
+      const bool in_range = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
+      if (!in_range) {
+        index_[hole] = e;
+        hole = next;
+      }
+    }
+    index_[hole] = kEmpty;
+  }
+
+  void unlink(uint32_t i) noexcept {
+    Slot& s = slots_[i];
+    if (s.prev != kNil) slots_[s.prev].next = s.next; else head_ = s.next;
+    if (s.next != kNil) slots_[s.next].prev = s.prev; else tail_ = s.prev;
+    s.prev = s.next = kNil;
+  }
+  void link_front(uint32_t i) noexcept {
+    Slot& s = slots_[i];
+    s.prev = kNil;
+    s.next = head_;
+    if (head_ != kNil) slots_[head_].prev = i;
+    head_ = i;
+    if (tail_ == kNil) tail_ = i;
+  }
+  void touch(uint32_t i, core::Timestamp now) noexcept {
+    if (now > slots_[i].last_seen) slots_[i].last_seen = now;
+    if (head_ == i) return;
+    unlink(i);
+    link_front(i);
+  }
+  void remove_slot(uint32_t i) noexcept {
+    index_erase(slots_[i].hash, i);
+    unlink(i);
+    slots_[i].value = Value{};
+    slots_[i].next = free_;
+    free_ = i;
+    --size_;
+  }
+  void evict_one() noexcept {
+    for (int skips = 0; skips < kMaxSkips && tail_ != kNil; ++skips) {
+      const uint32_t t = tail_;
+      if (!keep_on_eviction(slots_[t].value)) break;
+      // A second chance: move to the front without changing its last-seen time.
+      unlink(t);
+      link_front(t);
+      ++stats_.second_chances;
+    }
+    const uint32_t victim = tail_;
+    if (keep_on_eviction(slots_[victim].value)) ++stats_.evictions_protected;
+    ++stats_.evictions;
+    remove_slot(victim);
+  }
+
+  uint32_t capacity_;
+  std::vector<Slot> slots_;
+  std::vector<uint64_t> index_;
+  uint64_t mask_ = 0;
+  uint32_t head_ = kNil;
+  uint32_t tail_ = kNil;
+  uint32_t free_ = kNil;
+  uint32_t size_ = 0;
+  TableStats stats_;
+  [[no_unique_address]] Hash hash_{};
+};
+
+}  // namespace picket::state

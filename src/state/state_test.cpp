@@ -1,0 +1,179 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/ip_address.hpp"
+#include "state/bounded_table.hpp"
+#include "state/distinct.hpp"
+#include "state/sliding_window.hpp"
+
+namespace picket::state {
+namespace {
+
+using core::Duration;
+using core::Timestamp;
+
+struct U32Hash {
+  uint64_t operator()(uint32_t k) const noexcept { return mix64(k); }
+};
+struct Entry {
+  int hits = 0;
+  bool evidence = false;
+};
+bool keep_on_eviction(const Entry& e) noexcept { return e.evidence; }
+
+Timestamp at(int64_t s) { return Timestamp::from_parts(1'767'225'600 + s, 0); }
+
+TEST(BoundedTable, InsertFindErase) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(100);
+  for (uint32_t k = 0; k < 100; ++k) {
+    auto [v, inserted] = t.find_or_insert(k, at(k));
+    ASSERT_TRUE(inserted);
+    v->hits = static_cast<int>(k);
+  }
+  EXPECT_EQ(t.size(), 100u);
+  for (uint32_t k = 0; k < 100; ++k) {
+    auto* v = t.find(k, at(200));
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(v->hits, static_cast<int>(k));
+  }
+  for (uint32_t k = 0; k < 100; k += 2) EXPECT_TRUE(t.erase(k));
+  EXPECT_FALSE(t.erase(0));
+  EXPECT_EQ(t.size(), 50u);
+  for (uint32_t k = 0; k < 100; ++k) EXPECT_EQ(t.peek(k) != nullptr, k % 2 == 1) << k;
+  EXPECT_EQ(t.stats().evictions, 0u);
+}
+
+TEST(BoundedTable, EvictsLeastRecentlySeenWhenFull) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(3);
+  t.find_or_insert(1, at(1));
+  t.find_or_insert(2, at(2));
+  t.find_or_insert(3, at(3));
+  t.find(1, at(4));            // 1 is now the most recent; 2 the least
+  t.find_or_insert(4, at(5));  // evicts 2
+  EXPECT_EQ(t.peek(2), nullptr);
+  EXPECT_NE(t.peek(1), nullptr);
+  EXPECT_NE(t.peek(3), nullptr);
+  EXPECT_NE(t.peek(4), nullptr);
+  EXPECT_EQ(t.stats().evictions, 1u);
+  EXPECT_EQ(t.size(), 3u);
+}
+
+TEST(BoundedTable, KeepsEntriesWithEvidence) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(4);
+  t.find_or_insert(1, at(1)).first->evidence = true;  // a scanner, oldest
+  t.find_or_insert(2, at(2));
+  t.find_or_insert(3, at(3));
+  t.find_or_insert(4, at(4));
+  t.find_or_insert(5, at(5));  // must evict 2, not the scanner
+  EXPECT_NE(t.peek(1), nullptr);
+  EXPECT_EQ(t.peek(2), nullptr);
+  EXPECT_EQ(t.stats().second_chances, 1u);
+  EXPECT_EQ(t.stats().evictions_protected, 0u);
+}
+
+TEST(BoundedTable, FullOfEvidenceStillMakesRoomAndCountsIt) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(2);
+  t.find_or_insert(1, at(1)).first->evidence = true;
+  t.find_or_insert(2, at(2)).first->evidence = true;
+  auto [v, inserted] = t.find_or_insert(3, at(3));
+  EXPECT_TRUE(inserted);
+  EXPECT_NE(v, nullptr);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.stats().evictions_protected, 1u);
+}
+
+TEST(BoundedTable, MillionsOfKeysStayWithinCapacity) {
+  BoundedTable<core::IpAddress, Entry, core::IpAddressHash> t(1000);
+  for (uint32_t k = 0; k < 200'000; ++k) t.find_or_insert(core::IpAddress::v4(0xC6120000u + k), at(k / 1000));
+  EXPECT_EQ(t.size(), 1000u);
+  EXPECT_EQ(t.stats().evictions, 199'000u);
+  // The most recent thousand are the ones kept.
+  for (uint32_t k = 199'000; k < 200'000; ++k) ASSERT_NE(t.peek(core::IpAddress::v4(0xC6120000u + k)), nullptr);
+  EXPECT_EQ(t.peek(core::IpAddress::v4(0xC6120000u + 198'999)), nullptr);
+}
+
+TEST(BoundedTable, RandomOperationsMatchAReferenceSet) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(512);
+  std::set<uint32_t> ref;
+  uint64_t x = 12345;
+  for (int i = 0; i < 100'000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const uint32_t k = static_cast<uint32_t>(x >> 33) % 400;  // fewer keys than capacity: no eviction
+    if ((x >> 20) % 3 == 0) {
+      EXPECT_EQ(t.erase(k), ref.erase(k) == 1);
+    } else {
+      t.find_or_insert(k, at(i));
+      ref.insert(k);
+    }
+  }
+  EXPECT_EQ(t.size(), ref.size());
+  for (uint32_t k = 0; k < 400; ++k) EXPECT_EQ(t.peek(k) != nullptr, ref.count(k) == 1) << k;
+}
+
+TEST(BoundedTable, ExpireIdleRemovesOldestFirst) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(10);
+  for (uint32_t k = 0; k < 5; ++k) t.find_or_insert(k, at(k));
+  std::vector<uint32_t> gone;
+  t.expire_idle(at(3), [&](const uint32_t& k, Entry&) { gone.push_back(k); });
+  EXPECT_EQ(gone, (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.stats().expired, 3u);
+}
+
+TEST(SlidingWindow, CountsTheLastNBuckets) {
+  const auto shape = WindowShape::of(Duration::seconds(10), 10);  // 10 × 1 s
+  SlidingWindow<10> w;
+  for (int s = 0; s < 10; ++s) w.add(shape, at(s), 5);
+  EXPECT_EQ(w.sum(shape, at(9)), 50u);
+  EXPECT_EQ(w.sum(shape, at(10)), 45u);  // the first second slid out
+  EXPECT_EQ(w.sum(shape, at(14)), 25u);
+  EXPECT_EQ(w.sum(shape, at(19)), 0u);
+  EXPECT_EQ(w.sum(shape, at(100)), 0u);
+  w.add(shape, at(30), 1);
+  EXPECT_EQ(w.sum(shape, at(30)), 1u);
+}
+
+TEST(SlidingWindow, NoBoundaryToPaceAround) {
+  // 40 events straddling a "minute boundary" are all inside one 60 s sliding window.
+  const auto shape = WindowShape::of(Duration::seconds(60), 12);
+  SlidingWindow<12> w;
+  for (int i = 0; i < 20; ++i) w.add(shape, at(50) + Duration::millis(i * 100));
+  for (int i = 0; i < 20; ++i) w.add(shape, at(61) + Duration::millis(i * 100));
+  EXPECT_EQ(w.sum(shape, at(63)), 40u);
+}
+
+TEST(SlidingWindow, LateEventsCountInTheNewestBucketAndCountersSaturate) {
+  const auto shape = WindowShape::of(Duration::seconds(4), 4);
+  SlidingWindow<4, uint8_t> w;
+  w.add(shape, at(10), 200);
+  w.add(shape, at(8), 100);  // late: goes to the newest bucket, saturating at 255
+  EXPECT_EQ(w.sum(shape, at(10)), 255u);
+}
+
+TEST(DistinctBitmap, EstimatesAreCloseAndNeverWild) {
+  for (uint32_t n : {1u, 5u, 20u, 100u, 300u}) {
+    DistinctBitmap<512> d;
+    for (uint32_t v = 0; v < n; ++v) d.add(v * 7919);
+    for (uint32_t v = 0; v < n; ++v) d.add(v * 7919);  // repeats change nothing
+    const double est = d.estimate();
+    EXPECT_NEAR(est, n, n * 0.12 + 1) << n;
+  }
+  DistinctBitmap<64> tiny;
+  for (uint32_t v = 0; v < 10'000; ++v) tiny.add(v);
+  EXPECT_GT(tiny.estimate(), 200u);  // saturated, but still "very many"
+}
+
+TEST(SlidingDistinct, ForgetsOldSubWindows) {
+  SlidingDistinct<256, 4> d;
+  for (uint32_t p = 0; p < 30; ++p) d.add(0, p);
+  EXPECT_NEAR(d.estimate(0), 30, 3);
+  for (uint32_t p = 100; p < 110; ++p) d.add(2, p);
+  EXPECT_NEAR(d.estimate(2), 40, 4);
+  EXPECT_NEAR(d.estimate(4), 10, 2);   // epoch 0 slid out
+  EXPECT_EQ(d.estimate(6), 0u);
+  EXPECT_TRUE(d.add(6, 5));
+}
+
+}  // namespace
+}  // namespace picket::state
