@@ -9,7 +9,7 @@ using core::Timestamp;
 
 void declare_config(config::Schema& schema) {
   config::SchemaSection s(schema, "engine");
-  s.duration("stats_interval", Duration::seconds(60), 0, 86400,
+  s.duration("stats_interval", Duration::seconds(60), Duration::seconds(0), Duration::seconds(86400),
              "How often (in packet time) a stats event is written; 0 writes only the final one");
   s.choice("anomaly_events", "sample", {"none", "sample", "all"},
            "Anomaly events: none; sample = the first of each kind per stats interval (counts are in "
