@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "decode/decoder.hpp"
+
 namespace picket::decode {
 namespace {
 
@@ -71,6 +73,8 @@ constexpr bool table_in_enum_order() {
   return true;
 }
 static_assert(table_in_enum_order(), "kTable rows must follow the Anomaly enum order");
+// The descriptions (and docs/anomalies.md) spell these limits out.
+static_assert(kMaxVlanTags == 4 && kMaxIpv6ExtHeaders == 8, "update the descriptions and the docs");
 
 const AnomalyInfo* find(Anomaly a) noexcept {
   const auto i = static_cast<size_t>(a);
@@ -81,17 +85,17 @@ const AnomalyInfo* find(Anomaly a) noexcept {
 
 std::string_view anomaly_name(Anomaly a) noexcept {
   const AnomalyInfo* info = find(a);
-  return info ? info->name : "unknown";
+  return info != nullptr ? info->name : "unknown";
 }
 
 std::string_view anomaly_layer(Anomaly a) noexcept {
   const AnomalyInfo* info = find(a);
-  return info ? info->layer : "";
+  return info != nullptr ? info->layer : "";
 }
 
 std::string_view anomaly_description(Anomaly a) noexcept {
   const AnomalyInfo* info = find(a);
-  return info ? info->description : "";
+  return info != nullptr ? info->description : "";
 }
 
 std::optional<Anomaly> anomaly_from_name(std::string_view name) noexcept {
