@@ -35,7 +35,7 @@ SynFlood::SynFlood(const Setup& setup, uint32_t attacker, uint16_t port, uint64_
 
 uint64_t SynFlood::planned_packets() const noexcept { return 2 * syns_ + std::min(syns_, kBacklog); }
 
-void SynFlood::start(Context& ctx) { ctx.at(window_.spread(0, syns_, unit(mix(seed_, 0))), kSyn, 0); }
+void SynFlood::start(Context& ctx) { ctx.at(window_.spread(0, syns_, unit(mix(seed_, 0))), kSendSyn, 0); }
 
 void SynFlood::fire(Context& ctx, int64_t now, uint32_t kind, uint64_t i) {
   const uint64_t h = mix(seed_, i);
@@ -44,17 +44,17 @@ void SynFlood::fire(Context& ctx, int64_t now, uint32_t kind, uint64_t i) {
   const core::IpAddress src = plan_.addr(attacker_);
   const core::IpAddress victim = plan_.addr(plan::kVictim);
   switch (kind) {
-    case kSyn:
+    case kSendSyn:
       ctx.out().tcp(now, IpHeader{src, victim, 64, static_cast<uint16_t>(h >> 32 | 1)}, sport, port_, kSyn, seq, 0,
                     512);
-      ctx.at(now + static_cast<int64_t>(20 + (h >> 48) % 40) * kUs, kSynAck, i);
-      if (i + 1 < syns_) ctx.at(window_.spread(i + 1, syns_, unit(mix(seed_, i + 1))), kSyn, i + 1);
+      ctx.at(now + static_cast<int64_t>(20 + (h >> 48) % 40) * kUs, kSendSynAck, i);
+      if (i + 1 < syns_) ctx.at(window_.spread(i + 1, syns_, unit(mix(seed_, i + 1))), kSendSyn, i + 1);
       return;
-    case kSynAck:
-    case kRetransmit:
+    case kSendSynAck:
+    case kResendSynAck:
       ctx.out().tcp(now, IpHeader{victim, src, 64, 0}, port_, sport, kSyn | kAck, static_cast<uint32_t>(h >> 24),
                     seq + 1, 65160, kServerSynOptions);
-      if (kind == kSynAck && i < kBacklog) ctx.at(now + kSec, kRetransmit, i);
+      if (kind == kSendSynAck && i < kBacklog) ctx.at(now + kSec, kResendSynAck, i);
       return;
     default:
       return;
@@ -87,7 +87,7 @@ core::IpAddress SpoofedFlood::source(uint64_t i) const noexcept {
   return plan_.spoofed(index, mix(seed_ ^ 0x11D, j));
 }
 
-void SpoofedFlood::start(Context& ctx) { ctx.at(window_.spread(0, syns_, unit(mix(seed_, 0))), kSyn, 0); }
+void SpoofedFlood::start(Context& ctx) { ctx.at(window_.spread(0, syns_, unit(mix(seed_, 0))), kSendSyn, 0); }
 
 void SpoofedFlood::fire(Context& ctx, int64_t now, uint32_t kind, uint64_t i) {
   const uint64_t h = mix(seed_, i);
@@ -95,11 +95,11 @@ void SpoofedFlood::fire(Context& ctx, int64_t now, uint32_t kind, uint64_t i) {
   const core::IpAddress victim = plan_.addr(plan::kVictim);
   const auto sport = static_cast<uint16_t>(1024 + h % 64000);
   const auto seq = static_cast<uint32_t>(h >> 16);
-  if (kind == kSyn) {
+  if (kind == kSendSyn) {
     ctx.out().tcp(now, IpHeader{src, victim, static_cast<uint8_t>(40 + (h >> 56) % 200), 0}, sport, port_, kSyn, seq,
                   0, static_cast<uint16_t>(1024 + (h >> 40) % 60000));
-    ctx.at(now + static_cast<int64_t>(20 + (h >> 48) % 40) * kUs, kSynAck, i);
-    if (i + 1 < syns_) ctx.at(window_.spread(i + 1, syns_, unit(mix(seed_, i + 1))), kSyn, i + 1);
+    ctx.at(now + static_cast<int64_t>(20 + (h >> 48) % 40) * kUs, kSendSynAck, i);
+    if (i + 1 < syns_) ctx.at(window_.spread(i + 1, syns_, unit(mix(seed_, i + 1))), kSendSyn, i + 1);
   } else {
     ctx.out().tcp(now, IpHeader{victim, src, 64, 0}, port_, sport, kSyn | kAck, static_cast<uint32_t>(h), seq + 1,
                   65160, kServerSynOptions);

@@ -30,7 +30,7 @@ class SynFlood final : public Component {
   static constexpr uint64_t kBacklog = 64;  // half-open entries the victim retransmits for
 
  private:
-  enum Kind : uint32_t { kSyn, kSynAck, kRetransmit };
+  enum Kind : uint32_t { kSendSyn, kSendSynAck, kResendSynAck };
   const AddressPlan& plan_;
   uint64_t seed_;
   uint32_t attacker_;
@@ -49,7 +49,7 @@ class SpoofedFlood final : public Component {
   std::optional<Truth> truth() const override;
 
  private:
-  enum Kind : uint32_t { kSyn, kSynAck };
+  enum Kind : uint32_t { kSendSyn, kSendSynAck };
   core::IpAddress source(uint64_t i) const noexcept;
   const AddressPlan& plan_;
   uint64_t seed_;

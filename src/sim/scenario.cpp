@@ -246,7 +246,7 @@ core::Result<SimSummary> write_pcap(std::string_view scenario, const ScenarioOpt
 }
 
 std::string truth_to_json(const SimSummary& s) {
-  using nlohmann::json;
+  using json = nlohmann::ordered_json;
   json j;
   j["scenario"] = s.scenario;
   j["packets"] = s.packets;
