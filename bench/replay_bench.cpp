@@ -75,17 +75,29 @@ Figure decode_only(const std::string& path) {
   return f;
 }
 
+const config::Config& bench_config() {
+  static const config::Config cfg = [] {
+    config::Schema schema;
+    engine::declare_config(schema);
+    return config::defaults(schema, config::Profile::normal);
+  }();
+  return cfg;
+}
+
 class NullSink : public output::EventSink {
  public:
   void emit(const output::Event&) override { ++events; }
   uint64_t events = 0;
 };
 
-Figure full_engine(const std::string& path) {
+Figure full_engine(const std::string& path, uint32_t workers) {
   auto src = capture::open_capture_file(path, "");
   if (!src) std::exit(2);
   NullSink sink;
-  engine::Engine eng(engine::EngineSettings{}, (*src)->link_type(), sink);
+  const auto& cfg = bench_config();
+  auto settings = engine::EngineSettings::from_config(cfg);
+  settings.workers = workers;
+  engine::Engine eng(cfg, settings, (*src)->link_type(), sink);
   const auto start = Clock::now();
   auto r = engine::run(**src, eng);
   Figure f;
@@ -129,7 +141,8 @@ int main(int argc, char** argv) {
   const double floor_mpps = static_cast<double>(fl.packets) / fl.seconds / 1e6;
   report("floor", fl, 0);
   report("decode-only", best_of(runs, [&] { return decode_only(path); }), floor_mpps);
-  report("engine", best_of(runs, [&] { return full_engine(path); }), floor_mpps);
+  report("engine", best_of(runs, [&] { return full_engine(path, 1); }), floor_mpps);
+  report("engine x2", best_of(runs, [&] { return full_engine(path, 2); }), floor_mpps);
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   fmt::print("  peak RSS     {:.1f} MiB (the capture is memory-mapped and counts here)\n", ru.ru_maxrss / 1024.0);

@@ -1,69 +1,252 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "engine/registry.hpp"
+#include "state/distinct.hpp"
 
 namespace picket::engine {
 
 using core::Duration;
 using core::Timestamp;
+using Json = nlohmann::ordered_json;
 
 void declare_config(config::Schema& schema) {
   config::SchemaSection s(schema, "engine");
   s.duration("stats_interval", Duration::seconds(60), Duration::seconds(0), Duration::seconds(86400),
              "How often (in packet time) a stats event is written; 0 writes only the final one");
+  s.duration("tick", Duration::millis(100), Duration::millis(10), Duration::seconds(1),
+             "Granularity of periodic work in packet time (expiry, interval sampling); findings are "
+             "written at the end of the tick in which they were made");
   s.choice("anomaly_events", "sample", {"none", "sample", "all"},
            "Anomaly events: none; sample = the first of each kind per stats interval (counts are in "
            "the stats events); all = one event per malformed packet");
+  s.integer("workers", 1, 1, 64,
+            "Detection threads; packets are sharded by the actor's prefix, results are the same for any number");
+  s.address_list("home_net", {}, 65'536,
+                 "Addresses and prefixes of the protected hosts. Tells picket which side of a packet is local "
+                 "(otherwise learned from who answers connections)");
+  s.integer("learned_servers", 65'536, 16, 16'000'000,
+            "How many addresses learned as servers (they answered a connection) are remembered");
+  declare_detector_config(schema);
 }
 
 EngineSettings EngineSettings::from_config(const config::Config& cfg) {
   EngineSettings s;
   s.stats_interval = cfg.duration("engine.stats_interval");
+  s.tick = cfg.duration("engine.tick");
   const auto& mode = cfg.string("engine.anomaly_events");
   s.anomaly_events = mode == "none" ? AnomalyEvents::none : mode == "all" ? AnomalyEvents::all : AnomalyEvents::sample;
+  s.workers = static_cast<uint32_t>(cfg.integer("engine.workers"));
+  s.home_net = cfg.prefixes("engine.home_net");
+  s.learned_servers = static_cast<uint32_t>(cfg.integer("engine.learned_servers"));
+  s.shard_prefix_v4 = static_cast<int>(cfg.integer("detect.subnet_conn.prefix_v4"));
+  s.shard_prefix_v6 = static_cast<int>(cfg.integer("detect.subnet_conn.prefix_v6"));
   return s;
 }
 
-Engine::Engine(EngineSettings settings, int link_type, output::EventSink& sink)
-    : settings_(settings), decoder_(link_type), sink_(sink) {}
+Engine::Engine(const config::Config& cfg, EngineSettings settings, int link_type, output::EventSink& sink)
+    : settings_(std::move(settings)),
+      decoder_(link_type),
+      sink_(sink),
+      attribution_(settings_.home_net, settings_.learned_servers),
+      target_detectors_(make_target_detectors(cfg)) {
+  if (settings_.tick.ns <= 0) settings_.tick = Duration::millis(100);
+  if (settings_.workers <= 1) {
+    inline_worker_ = std::make_unique<Worker>(cfg);
+  } else {
+    for (uint32_t i = 0; i < settings_.workers; ++i) threads_.push_back(std::make_unique<WorkerThread>(cfg));
+  }
+}
+
+Engine::~Engine() = default;
+
+size_t Engine::shard_of(const core::IpAddress& actor) const noexcept {
+  const int len = actor.is_v6() ? settings_.shard_prefix_v6 : settings_.shard_prefix_v4;
+  return static_cast<size_t>(state::mix64(actor.masked(len).hash()) % threads_.size());
+}
+
+void Engine::start(Timestamp ts) {
+  started_ = true;
+  now_ = ts;
+  totals_.first_ts = ts;
+  interval_start_ = ts;
+  next_stats_ = ts + settings_.stats_interval;
+  epoch_ = ts.ns / settings_.tick.ns;
+}
 
 void Engine::process(const core::RawPacket& pkt) noexcept {
-  advance_time(pkt.ts);
+  if (!started_) start(pkt.ts);
+  if (pkt.ts > now_) {
+    now_ = pkt.ts;
+    const int64_t e = now_.ns / settings_.tick.ns;
+    if (e > epoch_) {
+      // One tick for however many boundaries were crossed: a quiet gap is not a run of empty ticks.
+      end_tick(Timestamp{e * settings_.tick.ns}, false);
+      epoch_ = e;
+    }
+  }
+  totals_.last_ts = now_;
   ++totals_.packets;
   totals_.bytes += pkt.wire_len;
   ++interval_packets_;
   interval_bytes_ += pkt.wire_len;
+
   const decode::Anomaly a = decoder_.decode(pkt, meta_);
-  if (meta_.has(core::meta_flag::kHasIp)) ++totals_.ip_packets;
   if (a != decode::Anomaly::none) {
     ++totals_.anomalies;
     on_anomaly(a, meta_);
   }
+  if (!meta_.has(core::meta_flag::kHasIp)) return;
+  ++totals_.ip_packets;
+
+  const core::IpAddress actor = attribution_.actor(meta_);
+  if (!target_detectors_.empty()) {
+    detect::PacketContext ctx;
+    ctx.meta = &meta_;
+    ctx.actor = actor;
+    ctx.from_actor = meta_.src == actor;
+    ctx.probe = detect::classify_probe(meta_);
+    for (auto& d : target_detectors_) d->on_packet(ctx, target_findings_);
+  }
+  if (inline_worker_) {
+    inline_worker_->on_packet(meta_, actor);
+    return;
+  }
+  WorkerThread& w = *threads_[shard_of(actor)];
+  w.batch().push_back({meta_, actor});
+  if (w.batch().size() >= WorkerThread::kBatch) w.submit();
 }
 
-void Engine::advance_time(Timestamp ts) {
-  if (!started_) {
-    started_ = true;
-    now_ = ts;
-    totals_.first_ts = ts;
-    interval_start_ = ts;
-    next_stats_ = ts + settings_.stats_interval;
-  }
-  if (ts > now_) now_ = ts;
-  totals_.last_ts = now_;
-  if (settings_.stats_interval.ns <= 0) return;
-  if (now_ >= next_stats_) {
-    // One event per boundary reached, stamped with the boundary. A gap in the capture spanning
-    // several intervals yields one event, not a run of empty ones.
-    emit_stats(next_stats_, false);
-    const int64_t step = settings_.stats_interval.ns;
-    const int64_t behind = (now_ - next_stats_).ns / step;
-    interval_start_ = next_stats_ + Duration{step * behind};
-    next_stats_ = interval_start_ + settings_.stats_interval;
+void Engine::end_tick(Timestamp at, bool final_tick) {
+  PendingTick t;
+  t.epoch = epoch_;
+  t.at = at;
+  t.final_tick = final_tick;
+  t.anomalies = std::move(tick_anomalies_);
+  tick_anomalies_.clear();
+  for (auto& d : target_detectors_) d->on_tick(at, target_findings_);
+  t.findings = target_findings_.take();
+  t.stats_due = final_tick || (settings_.stats_interval.ns > 0 && at >= next_stats_);
+  if (t.stats_due) {
+    t.totals = totals_;
+    t.interval_packets = interval_packets_;
+    t.interval_bytes = interval_bytes_;
+    t.interval_start = interval_start_;
+    for (const auto& d : target_detectors_) t.target_stats.emplace_back(d->name(), d->stats());
     interval_packets_ = 0;
     interval_bytes_ = 0;
+    interval_start_ = at;
     ++interval_index_;
+    if (settings_.stats_interval.ns > 0) {
+      const int64_t step = settings_.stats_interval.ns;
+      const int64_t behind = (at - next_stats_).ns / step;
+      next_stats_ = next_stats_ + Duration{step * (behind + 1)};
+    }
   }
+  if (inline_worker_) {
+    inline_worker_->on_tick(at);
+    for (auto& f : inline_worker_->take_findings()) t.findings.push_back(std::move(f));
+  } else {
+    for (auto& w : threads_) w->submit(true, t.epoch, at, t.stats_due);
+  }
+  pending_.push_back(std::move(t));
+  flush_ready(final_tick);
+}
+
+void Engine::flush_ready(bool wait) {
+  while (!pending_.empty()) {
+    PendingTick& t = pending_.front();
+    std::vector<EpochResult> results;
+    if (!threads_.empty()) {
+      if (!wait) {
+        for (auto& w : threads_) {
+          if (!w->epoch_ready(t.epoch)) return;
+        }
+      }
+      for (auto& w : threads_) results.push_back(w->wait_epoch(t.epoch));
+    } else if (inline_worker_ && t.stats_due) {
+      EpochResult r;
+      r.stats = inline_worker_->detector_stats();
+      r.flow_stats = inline_worker_->flow_stats();
+      results.push_back(std::move(r));
+    }
+    write_tick(t, results);
+    pending_.pop_front();
+  }
+}
+
+void Engine::write_tick(PendingTick& t, std::vector<EpochResult>& worker_results) {
+  for (const auto& ev : t.anomalies) sink_.emit(ev);
+  std::vector<detect::Finding>& findings = t.findings;
+  for (auto& r : worker_results) {
+    for (auto& f : r.findings) findings.push_back(std::move(f));
+  }
+  std::sort(findings.begin(), findings.end(), detect::finding_less);
+  for (const auto& f : findings) sink_.emit(finding_to_event(f));
+  totals_.findings += findings.size();
+  t.totals.findings = totals_.findings;
+  if (!t.stats_due) return;
+
+  output::Event ev;
+  ev.type = output::EventType::stats;
+  ev.ts = t.at;
+  const EngineTotals& tot = t.totals;
+  Json anomalies = Json::object();
+  const auto& counts = decoder_.anomaly_counts();
+  for (size_t i = 1; i < counts.size(); ++i) {
+    if (counts[i] != 0) anomalies[std::string(decode::anomaly_name(static_cast<decode::Anomaly>(i)))] = counts[i];
+  }
+  // Detector stats summed over workers (capacity and memory are per worker, so they add up).
+  Json detectors = Json::object();
+  auto add_stats = [&](std::string_view name, const detect::DetectorStats& s) {
+    Json& d = detectors[std::string(name)];
+    if (d.is_null()) d = Json{{"tracked", 0}, {"capacity", 0}, {"evictions", 0}, {"evictions_with_evidence", 0},
+                              {"findings", 0}, {"memory_bytes", 0}};
+    d["tracked"] = d["tracked"].get<uint64_t>() + s.tracked;
+    d["capacity"] = d["capacity"].get<uint64_t>() + s.capacity;
+    d["evictions"] = d["evictions"].get<uint64_t>() + s.evictions;
+    d["evictions_with_evidence"] = d["evictions_with_evidence"].get<uint64_t>() + s.evictions_with_evidence;
+    d["findings"] = d["findings"].get<uint64_t>() + s.findings;
+    d["memory_bytes"] = d["memory_bytes"].get<uint64_t>() + s.memory_bytes;
+  };
+  for (const auto& [name, s] : t.target_stats) add_stats(name, s);
+  detect::FlowStats flows;
+  for (const auto& r : worker_results) {
+    for (const auto& [name, s] : r.stats) add_stats(name, s);
+    flows.flows += r.flow_stats.flows;
+    flows.capacity += r.flow_stats.capacity;
+    flows.evictions += r.flow_stats.evictions;
+    flows.established_evicted += r.flow_stats.established_evicted;
+    flows.probes += r.flow_stats.probes;
+    flows.established += r.flow_stats.established;
+    flows.pending_dropped += r.flow_stats.pending_dropped;
+    flows.memory_bytes += r.flow_stats.memory_bytes;
+  }
+  ev.body = Json::object();
+  ev.body["final"] = t.final_tick;
+  ev.body["uptime"] = (t.at - tot.first_ts).to_seconds();
+  ev.body["packets"] = tot.packets;
+  ev.body["bytes"] = tot.bytes;
+  ev.body["ip_packets"] = tot.ip_packets;
+  ev.body["non_ip"] = decoder_.non_ip();
+  ev.body["filtered_out"] = tot.filtered_out;
+  ev.body["anomalies"] = tot.anomalies;
+  ev.body["anomalies_by_name"] = std::move(anomalies);
+  ev.body["findings"] = totals_.findings;
+  ev.body["decisions"] = tot.decisions;
+  ev.body["interval"] = {{"seconds", (t.at - t.interval_start).to_seconds()},
+                         {"packets", t.interval_packets},
+                         {"bytes", t.interval_bytes}};
+  ev.body["flows"] = {{"tracked", flows.flows},         {"capacity", flows.capacity},
+                      {"evictions", flows.evictions},   {"established_evicted", flows.established_evicted},
+                      {"probes", flows.probes},         {"established", flows.established},
+                      {"memory_bytes", flows.memory_bytes}};
+  ev.body["detectors"] = std::move(detectors);
+  ev.body["learned_servers"] = attribution_.learned();
+  sink_.emit(ev);
 }
 
 void Engine::on_anomaly(decode::Anomaly a, const core::PacketMeta& meta) {
@@ -85,48 +268,49 @@ void Engine::on_anomaly(decode::Anomaly a, const core::PacketMeta& meta) {
       ev.dest_port = meta.dst_port;
     }
   }
-  ev.body = nlohmann::ordered_json::object();
+  ev.body = Json::object();
   ev.body["type"] = "decode";
   ev.body["event"] = std::string(decode::anomaly_name(a));
   ev.body["layer"] = std::string(decode::anomaly_layer(a));
-  ev.picket = nlohmann::ordered_json::object();
+  ev.picket = Json::object();
   ev.picket["count"] = decoder_.anomaly_counts()[idx];
   ev.picket["frame_len"] = meta.frame_len;
   ev.picket["cap_len"] = meta.cap_len;
-  sink_.emit(ev);
-}
-
-void Engine::emit_stats(Timestamp at, bool final_event) {
-  output::Event ev;
-  ev.type = output::EventType::stats;
-  ev.ts = at;
-  nlohmann::ordered_json anomalies = nlohmann::ordered_json::object();
-  const auto& counts = decoder_.anomaly_counts();
-  for (size_t i = 1; i < counts.size(); ++i) {
-    if (counts[i] != 0) anomalies[std::string(decode::anomaly_name(static_cast<decode::Anomaly>(i)))] = counts[i];
-  }
-  const double secs = (at - interval_start_).to_seconds();
-  ev.body = nlohmann::ordered_json::object();
-  ev.body["final"] = final_event;
-  ev.body["uptime"] = (at - totals_.first_ts).to_seconds();
-  ev.body["packets"] = totals_.packets;
-  ev.body["bytes"] = totals_.bytes;
-  ev.body["ip_packets"] = totals_.ip_packets;
-  ev.body["non_ip"] = decoder_.non_ip();
-  ev.body["filtered_out"] = totals_.filtered_out;
-  ev.body["anomalies"] = totals_.anomalies;
-  ev.body["anomalies_by_name"] = std::move(anomalies);
-  ev.body["findings"] = totals_.findings;
-  ev.body["decisions"] = totals_.decisions;
-  ev.body["interval"] = {{"seconds", secs},
-                         {"packets", interval_packets_},
-                         {"bytes", interval_bytes_}};
-  sink_.emit(ev);
+  tick_anomalies_.push_back(std::move(ev));
 }
 
 void Engine::finish() {
-  emit_stats(now_, true);
+  if (finished_) return;
+  finished_ = true;
+  if (!started_) start(Timestamp{});
+  end_tick(now_, true);
   sink_.flush();
+}
+
+output::Event finding_to_event(const detect::Finding& f) {
+  output::Event ev;
+  ev.type = output::EventType::alert;
+  ev.ts = f.ts;
+  if (!f.source.empty()) ev.src_ip = f.source;
+  else if (f.source_prefix) ev.src_ip = f.source_prefix->address();
+  ev.dest_ip = f.target;
+  if (f.target_port && (f.proto == 6 || f.proto == 17)) ev.dest_port = *f.target_port;
+  ev.proto = f.proto;
+  output::AlertInfo alert;
+  alert.signature = f.signature;
+  alert.category = f.category;
+  alert.severity = static_cast<int>(f.severity);
+  alert.signature_id = f.signature_id;
+  alert.action = "allowed";
+  ev.alert = std::move(alert);
+  ev.picket = Json::object();
+  ev.picket["detector"] = std::string(f.detector);
+  ev.picket["kind"] = std::string(f.kind);
+  if (f.source_prefix) ev.picket["source_prefix"] = f.source_prefix->to_string();
+  if (f.update) ev.picket["update"] = true;
+  if (f.aggregate) ev.picket["aggregate"] = true;
+  if (!f.evidence.is_null()) ev.picket["evidence"] = f.evidence;
+  return ev;
 }
 
 RunResult run(capture::PacketSource& source, Engine& engine, const std::function<void(double)>& progress) {

@@ -1,34 +1,50 @@
-// Engine: the per-packet loop. Decodes each captured frame, keeps virtual time (the packets'
-// own timestamps), counts anomalies and emits anomaly and stats events.
+// Engine: the per-packet pipeline. Decodes each captured frame, attributes it to an actor,
+// runs the per-target detectors, hands it to the worker that owns the actor's shard, and turns
+// findings into alert events — all in virtual time (the packets' own timestamps).
 //
-// Time never comes from the wall clock here: replaying the same capture twice gives the same
-// events byte for byte. Periodic work (stats today; window roll-over and expiry for detectors)
-// is driven by packet time.
+// Determinism: packet time is cut into ticks (engine.tick). Everything a tick produces — anomaly
+// events, alerts, the stats event — is written when the tick ends, in a fixed order (anomalies
+// in arrival order, alerts sorted by detect::finding_less, then stats). Workers are sharded by
+// the actor's prefix and receive tick markers at the same points of packet time, so 1 or N
+// workers write the same anomaly and alert events, and replaying a capture twice gives the same
+// bytes. (Stats events differ across worker counts: capacity and memory are per worker.)
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "capture/packet_source.hpp"
 #include "config/config.hpp"
 #include "core/packet_meta.hpp"
 #include "core/raw_packet.hpp"
 #include "decode/decoder.hpp"
+#include "detect/attribution.hpp"
+#include "engine/worker.hpp"
 #include "output/event.hpp"
 
 namespace picket::engine {
 
-// Declares the engine's configuration keys (engine.*).
+// Declares the engine's keys (engine.*) and every detector's.
 void declare_config(config::Schema& schema);
 
 enum class AnomalyEvents : uint8_t { none, sample, all };
 
 struct EngineSettings {
   core::Duration stats_interval = core::Duration::seconds(60);  // 0 = only the final stats event
+  core::Duration tick = core::Duration::millis(100);
   AnomalyEvents anomaly_events = AnomalyEvents::sample;
+  uint32_t workers = 1;
+  std::vector<core::Prefix> home_net;
+  uint32_t learned_servers = 65'536;
+  int shard_prefix_v4 = 24;  // = detect.subnet_conn.prefix_v4: a subnet's connections meet in one worker
+  int shard_prefix_v6 = 64;
 
   static EngineSettings from_config(const config::Config& cfg);
 };
@@ -39,7 +55,7 @@ struct EngineTotals {
   uint64_t ip_packets = 0;
   uint64_t non_ip = 0;
   uint64_t anomalies = 0;  // packets with any anomaly
-  uint64_t findings = 0;
+  uint64_t findings = 0;   // alert events written (first reports and updates)
   uint64_t decisions = 0;
   uint64_t filtered_out = 0;
   core::Timestamp first_ts;
@@ -48,17 +64,21 @@ struct EngineTotals {
 
 class Engine {
  public:
-  Engine(EngineSettings settings, int link_type, output::EventSink& sink);
+  // Builds the detectors from `cfg`; `settings` usually comes from EngineSettings::from_config.
+  Engine(const config::Config& cfg, EngineSettings settings, int link_type, output::EventSink& sink);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
   // Processes one frame. Out-of-order timestamps are tolerated: virtual time never goes back.
   void process(const core::RawPacket& pkt) noexcept;
   void process_batch(std::span<const core::RawPacket> batch) noexcept {
     for (const auto& p : batch) process(p);
   }
-  // Emits the final stats event. Call once at the end of the input.
+  // Ends the last tick, writes everything pending and the final stats event. Call once.
   void finish();
 
-  // Records packets a capture filter dropped before they reached the engine (for stats).
+  // Packets a capture filter dropped before they reached the engine (for stats).
   void set_filtered_out(uint64_t n) noexcept { totals_.filtered_out = n; }
 
   const EngineTotals& totals() const noexcept { return totals_; }
@@ -66,34 +86,62 @@ class Engine {
   core::Timestamp now() const noexcept { return now_; }
 
  private:
-  void advance_time(core::Timestamp ts);
+  struct PendingTick {
+    int64_t epoch = 0;
+    core::Timestamp at;
+    std::vector<output::Event> anomalies;
+    std::vector<detect::Finding> findings;  // per-target findings, then the inline worker's
+    bool stats_due = false;
+    bool final_tick = false;
+    EngineTotals totals;
+    uint64_t interval_packets = 0;
+    uint64_t interval_bytes = 0;
+    core::Timestamp interval_start;
+    NamedStats target_stats;
+  };
+
+  void start(core::Timestamp ts);
+  void end_tick(core::Timestamp at, bool final_tick);
+  void flush_ready(bool wait);
+  void write_tick(PendingTick& t, std::vector<EpochResult>& worker_results);
   void on_anomaly(decode::Anomaly a, const core::PacketMeta& meta);
-  void emit_stats(core::Timestamp at, bool final_event);
+  size_t shard_of(const core::IpAddress& actor) const noexcept;
 
   EngineSettings settings_;
   decode::Decoder decoder_;
   output::EventSink& sink_;
+  detect::Attribution attribution_;
+  std::vector<std::unique_ptr<detect::Detector>> target_detectors_;
+  FindingBuffer target_findings_;
+  std::unique_ptr<Worker> inline_worker_;                 // workers == 1
+  std::vector<std::unique_ptr<WorkerThread>> threads_;    // workers > 1
   core::PacketMeta meta_;
   EngineTotals totals_;
   core::Timestamp now_;
   bool started_ = false;
+  bool finished_ = false;
+  int64_t epoch_ = 0;       // current tick number (packet time / tick)
   core::Timestamp next_stats_;
   core::Timestamp interval_start_;
   uint64_t interval_packets_ = 0;
   uint64_t interval_bytes_ = 0;
-  // Per anomaly kind: the stats interval in which it was last reported (sample mode).
+  std::vector<output::Event> tick_anomalies_;
+  std::deque<PendingTick> pending_;
+  // Per anomaly kind: the stats interval in which it was last written (sample mode).
   std::array<int64_t, decode::kAnomalyCount> anomaly_reported_interval_{};
   int64_t interval_index_ = 1;
 };
+
+// Turns a finding into its alert event (docs/events.md, docs/detectors.md).
+output::Event finding_to_event(const detect::Finding& f);
 
 struct RunResult {
   EngineTotals totals;
   std::optional<core::Error> source_error;  // the input ended early (e.g. a truncated file)
 };
 
-// Drives `engine` over every packet of `source`. `progress` is called now and then with the
-// fraction done (0..1) when the source knows it.
-RunResult run(capture::PacketSource& source, Engine& engine,
-              const std::function<void(double)>& progress = {});
+// Drives `engine` over every packet of `source`, then finishes it. `progress` is called now and
+// then with the fraction done (0..1) when the source knows it.
+RunResult run(capture::PacketSource& source, Engine& engine, const std::function<void(double)>& progress = {});
 
 }  // namespace picket::engine

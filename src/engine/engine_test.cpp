@@ -16,8 +16,17 @@ const IpAddress kA = *IpAddress::parse("198.18.0.1");
 const IpAddress kB = *IpAddress::parse("198.18.0.2");
 const Timestamp kT0 = Timestamp::from_parts(1'767'225'600, 0);  // 2026-01-01T00:00:00Z
 
+const config::Config& test_config() {
+  static const config::Config cfg = [] {
+    config::Schema schema;
+    declare_config(schema);
+    return config::defaults(schema, config::Profile::normal);
+  }();
+  return cfg;
+}
+
 struct Fixture {
-  explicit Fixture(EngineSettings s) : engine(s, core::link_type::kEthernet, sink) {}
+  explicit Fixture(EngineSettings s) : engine(test_config(), s, core::link_type::kEthernet, sink) {}
   void feed(const std::vector<uint8_t>& frame, Timestamp ts, uint32_t cap = 0) {
     core::RawPacket p;
     p.ts = ts;
@@ -64,7 +73,7 @@ TEST(Engine, GapInCaptureGivesOneStatsEventNotAFlood) {
   f.feed(frame, kT0 + Duration::seconds(3600));
   f.feed(frame, kT0 + Duration::seconds(3600) + Duration::millis(500));
   f.feed(frame, kT0 + Duration::seconds(3601) + Duration::millis(100));
-  EXPECT_EQ(f.of_type(output::EventType::stats).size(), 2u);
+  EXPECT_EQ(f.of_type(output::EventType::stats).size(), 2u);  // at 3600 s and 3601.1 s
 }
 
 TEST(Engine, VirtualTimeNeverGoesBack) {
@@ -103,6 +112,7 @@ TEST(Engine, AnomalyModesAllAndNone) {
     Fixture f(s);
     const auto frame = good_frame();
     for (int i = 0; i < 4; ++i) f.feed(frame, kT0, 30);
+    f.engine.finish();
     EXPECT_EQ(f.of_type(output::EventType::anomaly).size(), mode == AnomalyEvents::all ? 4u : 0u);
     EXPECT_EQ(f.engine.totals().anomalies, 4u);
   }
@@ -114,6 +124,7 @@ TEST(Engine, AnomalyEventKeepsWhatWasDecoded) {
   Fixture f(s);
   const auto frame = good_frame();
   f.feed(frame, kT0, 14 + 20 + 10);  // IPv4 complete, TCP cut
+  f.engine.finish();
   const auto anomalies = f.of_type(output::EventType::anomaly);
   ASSERT_EQ(anomalies.size(), 1u);
   EXPECT_EQ(anomalies[0]->src_ip, kA);

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,10 @@ class BoundedTable {
     free_ = 0;
   }
 
+  // Called with each entry evicted to make room (not for erase or expire_idle), just before it
+  // goes. Eviction is rare enough for a std::function.
+  void set_on_evict(std::function<void(const Key&, Value&)> f) { on_evict_ = std::move(f); }
+
   uint32_t size() const noexcept { return size_; }
   uint32_t capacity() const noexcept { return capacity_; }
   const TableStats& stats() const noexcept { return stats_; }
@@ -67,6 +72,10 @@ class BoundedTable {
   }
   // Looks without touching (for reads that must not change eviction order).
   const Value* peek(const Key& key) const noexcept {
+    const uint32_t i = lookup(key, hash_(key));
+    return i == kNil ? nullptr : &slots_[i].value;
+  }
+  Value* peek(const Key& key) noexcept {
     const uint32_t i = lookup(key, hash_(key));
     return i == kNil ? nullptr : &slots_[i].value;
   }
@@ -222,6 +231,7 @@ class BoundedTable {
     const uint32_t victim = tail_;
     if (keep_on_eviction(slots_[victim].value)) ++stats_.evictions_protected;
     ++stats_.evictions;
+    if (on_evict_) on_evict_(static_cast<const Key&>(slots_[victim].key), slots_[victim].value);
     remove_slot(victim);
   }
 
@@ -234,6 +244,7 @@ class BoundedTable {
   uint32_t free_ = kNil;
   uint32_t size_ = 0;
   TableStats stats_;
+  std::function<void(const Key&, Value&)> on_evict_;
   [[no_unique_address]] Hash hash_{};
 };
 

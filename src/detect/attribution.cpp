@@ -1,0 +1,55 @@
+#include "detect/attribution.hpp"
+
+namespace picket::detect {
+
+using core::tcp_flag::kAck;
+using core::tcp_flag::kRst;
+using core::tcp_flag::kSyn;
+
+Attribution::Attribution(std::vector<core::Prefix> home_net, uint32_t learned_capacity)
+    : home_net_(std::move(home_net)), servers_(learned_capacity) {}
+
+bool Attribution::in_home_net(const core::IpAddress& a) const noexcept {
+  for (const auto& p : home_net_) {
+    if (p.contains(a)) return true;
+  }
+  return false;
+}
+
+bool Attribution::is_local(const core::IpAddress& a) const noexcept {
+  return in_home_net(a) || servers_.peek(a) != nullptr;
+}
+
+void Attribution::learn(const core::IpAddress& a, core::Timestamp now) noexcept {
+  if (!in_home_net(a)) servers_.find_or_insert(a, now);
+}
+
+core::IpAddress Attribution::actor(const core::PacketMeta& m) noexcept {
+  if (!m.has(core::meta_flag::kHasIp)) return {};
+  // Learn first, so the very first SYN already marks its destination as a server.
+  const bool tcp_ports = m.is_tcp() && m.has(core::meta_flag::kHasPorts);
+  const uint8_t f = m.tcp_flags;
+  if (tcp_ports && (f & kSyn) && !(f & kAck)) learn(m.dst, m.ts);
+  if (tcp_ports && (f & kSyn) && (f & kAck)) learn(m.src, m.ts);
+  const bool icmp_error = m.has(core::meta_flag::kHasInner);
+  if (icmp_error) learn(m.src, m.ts);
+
+  const bool src_local = is_local(m.src);
+  const bool dst_local = is_local(m.dst);
+  if (src_local != dst_local) return src_local ? m.dst : m.src;
+
+  if (icmp_error) return m.dst;
+  if (tcp_ports) {
+    if ((f & kSyn) && !(f & kAck)) return m.src;
+    if ((f & kSyn) && (f & kAck)) return m.dst;
+    if ((f & kRst) && (f & kAck)) return m.dst;
+  }
+  if (m.has(core::meta_flag::kHasPorts)) {
+    const bool src_low = m.src_port < 1024;
+    const bool dst_low = m.dst_port < 1024;
+    if (src_low && !dst_low) return m.dst;
+  }
+  return m.src;
+}
+
+}  // namespace picket::detect

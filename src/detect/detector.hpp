@@ -1,0 +1,84 @@
+// The detector seam. A detector sees every packet once (with the flow tracker's verdict on it),
+// keeps bounded state, and reports findings. One folder per detector under src/detect/.
+//
+// Two kinds run in the engine:
+// - per-source detectors run in the workers. Each packet is attributed to an *actor* (the remote
+//   party it belongs to: the sender of a probe, the receiver of a reply) and workers are sharded
+//   by the actor's prefix, so all of one actor's packets — and its whole subnet's — reach the same
+//   detector instance in order. State is keyed by the actor (or its prefix).
+// - per-target detectors (spoofed floods, distributed scans) run once, on the dispatcher, over
+//   every packet, because their evidence spans many sources.
+// Either way: on_packet is the hot path — no I/O, no allocation except when reporting a finding.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/packet_meta.hpp"
+#include "detect/finding.hpp"
+
+namespace picket::detect {
+
+// What a flow-starting packet looks like, from its TCP flags or protocol.
+enum class ProbeKind : uint8_t { none = 0, syn, fin, null, xmas, ack, maimon, udp, ip_proto, icmp, other_tcp };
+std::string_view probe_kind_name(ProbeKind k) noexcept;
+// The kind a packet would be as a probe, from its flags alone (no flow state).
+ProbeKind classify_probe(const core::PacketMeta& m) noexcept;
+
+// The flow tracker's verdict on one packet, from the actor's point of view.
+enum class FlowEvent : uint8_t {
+  none = 0,        // nothing new (data on a known flow, a duplicate, ...)
+  probe,           // the actor's first packet to (peer, peer port, proto): a first contact
+  reply_success,   // the peer answered a first contact (SYN-ACK, TCP data, a UDP reply)
+  reply_failure,   // the peer refused a first contact (RST, ICMP unreachable quoting the probe)
+  established,     // the actor completed a TCP handshake it initiated
+  closed,          // an established connection ended (FIN or RST seen)
+  probe_unanswered,  // (notice only) a first contact got no answer within the probe timeout
+  expired,         // (notice only) an established connection went idle past its timeout
+};
+std::string_view flow_event_name(FlowEvent e) noexcept;
+
+struct PacketContext {
+  const core::PacketMeta* meta = nullptr;
+  core::IpAddress actor;        // whom the packet is attributed to
+  bool from_actor = false;      // meta->src == actor (else the packet is addressed to the actor)
+  FlowEvent flow = FlowEvent::none;
+  ProbeKind probe = ProbeKind::none;  // for flow == probe, and for per-target detectors: classify_probe()
+};
+
+// A flow event not tied to a packet: raised by the flow tracker's expiry at a tick.
+struct FlowNotice {
+  FlowEvent event = FlowEvent::none;  // probe_unanswered or expired
+  core::Timestamp ts;
+  core::IpAddress actor;
+  core::IpAddress peer;
+  uint16_t actor_port = 0;
+  uint16_t peer_port = 0;
+  uint8_t proto = 0;
+  ProbeKind probe = ProbeKind::none;
+};
+
+struct DetectorStats {
+  uint64_t tracked = 0;       // entries in the detector's table(s)
+  uint64_t capacity = 0;
+  uint64_t evictions = 0;
+  uint64_t evictions_with_evidence = 0;
+  uint64_t findings = 0;
+  uint64_t memory_bytes = 0;  // fixed at construction
+};
+
+class Detector {
+ public:
+  virtual ~Detector() = default;
+  virtual std::string_view name() const noexcept = 0;
+  virtual void on_packet(const PacketContext& pkt, FindingSink& out) noexcept = 0;
+  virtual void on_flow_notice(const FlowNotice&, FindingSink&) noexcept {}
+  // Called as packet time crosses each tick (see engine.tick): window roll-over, expiry,
+  // interval sampling.
+  virtual void on_tick(core::Timestamp, FindingSink&) noexcept {}
+  virtual DetectorStats stats() const noexcept = 0;
+};
+
+}  // namespace picket::detect

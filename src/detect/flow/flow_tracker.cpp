@@ -1,0 +1,225 @@
+#include "detect/flow/flow_tracker.hpp"
+
+namespace picket::detect {
+
+using core::Duration;
+using core::tcp_flag::kAck;
+using core::tcp_flag::kFin;
+using core::tcp_flag::kRst;
+using core::tcp_flag::kSyn;
+
+void declare_flow_config(config::Schema& schema) {
+  config::SchemaSection s(schema, "flow");
+  s.integer("capacity", 262'144, 1024, 64'000'000,
+            "Flows tracked per worker (first contacts and connections); about 100 bytes each. "
+            "Established connections are spared when it is full")
+      .paranoid(int64_t{1'048'576});
+  s.duration("probe_timeout", Duration::seconds(5), Duration::millis(100), Duration::seconds(600),
+             "A first contact with no answer after this long counts as failed (unanswered)");
+  s.duration("idle_timeout", Duration::seconds(300), Duration::seconds(1), Duration::seconds(86400),
+             "A flow with no packet for this long is forgotten (an established one counts as ended)");
+}
+
+FlowSettings FlowSettings::from_config(const config::Config& cfg) {
+  FlowSettings s;
+  s.capacity = static_cast<uint32_t>(cfg.integer("flow.capacity"));
+  s.probe_timeout = cfg.duration("flow.probe_timeout");
+  s.idle_timeout = cfg.duration("flow.idle_timeout");
+  return s;
+}
+
+FlowTracker::FlowTracker(const FlowSettings& settings, NoticeFn on_notice)
+    : settings_(settings), on_notice_(std::move(on_notice)), table_(settings.capacity) {
+  pending_.resize(settings.capacity);
+  table_.set_on_evict([this](const FlowKey& key, Flow& f) {
+    if (f.state == FlowState::established) {
+      ++counters_.established_evicted;
+      notice(FlowEvent::expired, key, f, now_);
+    }
+  });
+}
+
+void FlowTracker::notice(FlowEvent ev, const FlowKey& key, const Flow& f, core::Timestamp ts) {
+  if (!on_notice_) return;
+  FlowNotice n;
+  n.event = ev;
+  n.ts = ts;
+  n.actor = key.actor;
+  n.peer = key.peer;
+  n.actor_port = key.actor_port;
+  n.peer_port = key.peer_port;
+  n.proto = key.proto;
+  n.probe = f.probe;
+  on_notice_(n);
+}
+
+void FlowTracker::on_packet(PacketContext& ctx) noexcept {
+  const core::PacketMeta& m = *ctx.meta;
+  ctx.flow = FlowEvent::none;
+  ctx.probe = ProbeKind::none;
+  if (m.ts > now_) now_ = m.ts;
+  if (!m.has(core::meta_flag::kHasIp) || m.has(core::meta_flag::kLaterFragment)) return;
+  if (m.has(core::meta_flag::kHasInner)) {
+    on_icmp_error(ctx);
+    return;
+  }
+  FlowKey key;
+  key.proto = m.ip_proto;
+  const bool ports = m.has(core::meta_flag::kHasPorts);
+  if (ctx.from_actor) {
+    key.actor = m.src;
+    key.peer = m.dst;
+    if (ports) {
+      key.actor_port = m.src_port;
+      key.peer_port = m.dst_port;
+    }
+    on_from_actor(ctx, key);
+  } else {
+    key.actor = m.dst;
+    key.peer = m.src;
+    if (ports) {
+      key.actor_port = m.dst_port;
+      key.peer_port = m.src_port;
+    }
+    on_to_actor(ctx, key);
+  }
+}
+
+void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept {
+  const core::PacketMeta& m = *ctx.meta;
+  Flow* f = table_.find(key, m.ts);
+  if (f == nullptr) {
+    const ProbeKind kind = classify_probe(m);
+    // ICMP other than echo and TCP answers (SYN-ACK, RST) start nothing.
+    if (kind == ProbeKind::none) return;
+    f = table_.find_or_insert(key, m.ts).first;
+    f->state = FlowState::probing;
+    f->probe = kind;
+    f->started_ns = m.ts.ns;
+    ctx.flow = FlowEvent::probe;
+    ctx.probe = kind;
+    ++counters_.probes;
+    if (pending_.empty()) return;
+    if (pending_size_ == pending_.size()) {  // full: the oldest waiter loses its timeout
+      pending_head_ = (pending_head_ + 1) % pending_.size();
+      --pending_size_;
+      ++counters_.pending_dropped;
+    }
+    pending_[(pending_head_ + pending_size_) % pending_.size()] = {key, m.ts.ns};
+    ++pending_size_;
+    return;
+  }
+  if (!m.is_tcp()) return;
+  const uint8_t fl = m.tcp_flags;
+  const bool syn = (fl & kSyn) && !(fl & kAck);
+  if (syn && (f->state == FlowState::closed || f->state == FlowState::refused)) {
+    // The same ports used again for a new connection: a new first contact.
+    table_.erase(key);
+    on_from_actor(ctx, key);
+    return;
+  }
+  if (f->state == FlowState::established) {
+    if (fl & (kFin | kRst)) {
+      f->state = FlowState::closed;
+      ctx.flow = FlowEvent::closed;
+    }
+    return;
+  }
+  // The handshake's third step: a plain ACK on a flow the actor opened with a SYN, after the
+  // peer's SYN-ACK (acknowledging it when we saw it).
+  const bool plain_ack = (fl & kAck) && !(fl & (kSyn | kRst | kFin));
+  if (plain_ack && f->probe == ProbeKind::syn && f->synack_seen &&
+      (f->state == FlowState::answered || f->state == FlowState::probing) && m.tcp_ack == f->synack_seq + 1) {
+    f->state = FlowState::established;
+    ctx.flow = FlowEvent::established;
+    ++counters_.established;
+  }
+}
+
+void FlowTracker::on_to_actor(PacketContext& ctx, const FlowKey& key) noexcept {
+  const core::PacketMeta& m = *ctx.meta;
+  Flow* f = table_.find(key, m.ts);
+  if (f == nullptr) return;
+  const bool waiting = f->state == FlowState::probing || f->state == FlowState::unanswered;
+  if (m.is_tcp()) {
+    const uint8_t fl = m.tcp_flags;
+    if (f->state == FlowState::established) {
+      if (fl & (kFin | kRst)) {
+        f->state = FlowState::closed;
+        ctx.flow = FlowEvent::closed;
+      }
+      return;
+    }
+    if ((fl & kSyn) && (fl & kAck)) {
+      f->synack_seen = true;
+      f->synack_seq = m.tcp_seq;
+    }
+    if (!waiting) return;
+    if (fl & kRst) {
+      f->state = FlowState::refused;
+      ctx.flow = FlowEvent::reply_failure;
+    } else {
+      f->state = FlowState::answered;
+      ctx.flow = FlowEvent::reply_success;
+    }
+    return;
+  }
+  if (waiting) {
+    f->state = FlowState::answered;
+    ctx.flow = FlowEvent::reply_success;
+  }
+}
+
+void FlowTracker::on_icmp_error(PacketContext& ctx) noexcept {
+  const core::PacketMeta& m = *ctx.meta;
+  // Only "unreachable" refuses a first contact (port, protocol, host, admin-prohibited).
+  const bool unreachable = m.ip_proto == 1 ? m.icmp_type == 3 : m.icmp_type == 1;
+  if (!unreachable || m.inner_src != ctx.actor) return;
+  FlowKey key;
+  key.actor = m.inner_src;
+  key.peer = m.inner_dst;
+  key.proto = m.inner_proto;
+  if (m.has(core::meta_flag::kInnerPorts)) {
+    key.actor_port = m.inner_src_port;
+    key.peer_port = m.inner_dst_port;
+  }
+  Flow* f = table_.find(key, m.ts);
+  if (f == nullptr) return;
+  if (f->state == FlowState::probing || f->state == FlowState::unanswered) {
+    f->state = FlowState::refused;
+    ctx.flow = FlowEvent::reply_failure;
+    ctx.probe = f->probe;
+  }
+}
+
+void FlowTracker::on_tick(core::Timestamp now) noexcept {
+  if (now > now_) now_ = now;
+  const int64_t cutoff = now.ns - settings_.probe_timeout.ns;
+  while (pending_size_ > 0) {
+    const Pending& p = pending_[pending_head_];
+    if (p.started_ns > cutoff) break;
+    const FlowKey key = p.key;
+    const int64_t started = p.started_ns;
+    pending_head_ = (pending_head_ + 1) % pending_.size();
+    --pending_size_;
+    Flow* f = table_.peek(key);
+    if (f != nullptr && f->state == FlowState::probing && f->started_ns == started) {
+      f->state = FlowState::unanswered;
+      notice(FlowEvent::probe_unanswered, key, *f, now);
+    }
+  }
+  table_.expire_idle(now - settings_.idle_timeout, [&](const FlowKey& key, Flow& f) {
+    if (f.state == FlowState::established) notice(FlowEvent::expired, key, f, now);
+  });
+}
+
+FlowStats FlowTracker::stats() const noexcept {
+  FlowStats s = counters_;
+  s.flows = table_.size();
+  s.capacity = table_.capacity();
+  s.evictions = table_.stats().evictions;
+  s.memory_bytes = table_.memory_bytes() + pending_.size() * sizeof(Pending);
+  return s;
+}
+
+}  // namespace picket::detect

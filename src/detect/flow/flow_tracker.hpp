@@ -1,0 +1,113 @@
+// FlowTracker: the shared, bounded view of each actor's flows that the connection- and
+// scan-detectors read. It answers, for every packet: is this a first contact (a probe, whatever
+// its flags), an answer to one (success or refusal), a completed handshake, or a close?
+//
+// Flows are keyed from the actor's side (actor, peer, ports, protocol). Only flows the actor
+// starts are tracked: a connection counts as established only when the actor's ACK follows the
+// peer's SYN-ACK (acknowledging its sequence number when the SYN-ACK was seen), so spoofed
+// sources — which never see the SYN-ACK — never establish anything.
+//
+// Bounded: capacity from config; established connections are spared at eviction (a SYN flood
+// cannot push them out), and an evicted established connection is reported as expired so
+// gauges stay true. First contacts left unanswered for probe_timeout become probe_unanswered
+// notices at the next tick.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/ip_address.hpp"
+#include "core/packet_meta.hpp"
+#include "detect/detector.hpp"
+#include "state/bounded_table.hpp"
+
+namespace picket::detect {
+
+void declare_flow_config(config::Schema& schema);
+
+struct FlowSettings {
+  uint32_t capacity = 262'144;
+  core::Duration probe_timeout = core::Duration::seconds(5);
+  core::Duration idle_timeout = core::Duration::seconds(300);
+
+  static FlowSettings from_config(const config::Config& cfg);
+};
+
+struct FlowKey {
+  core::IpAddress actor;
+  core::IpAddress peer;
+  uint16_t actor_port = 0;
+  uint16_t peer_port = 0;
+  uint8_t proto = 0;
+
+  friend bool operator==(const FlowKey&, const FlowKey&) noexcept = default;
+};
+
+struct FlowKeyHash {
+  uint64_t operator()(const FlowKey& k) const noexcept {
+    const uint64_t ports = (uint64_t{k.actor_port} << 24) ^ (uint64_t{k.peer_port} << 8) ^ k.proto;
+    return k.actor.hash() ^ (k.peer.hash() * 0x9E3779B97F4A7C15ULL) ^ (ports * 0xC2B2AE3D27D4EB4FULL);
+  }
+};
+
+enum class FlowState : uint8_t { probing = 0, answered, refused, unanswered, established, closed };
+
+struct Flow {
+  FlowState state = FlowState::probing;
+  ProbeKind probe = ProbeKind::none;
+  bool synack_seen = false;
+  uint32_t synack_seq = 0;
+  int64_t started_ns = 0;
+};
+inline bool keep_on_eviction(const Flow& f) noexcept { return f.state == FlowState::established; }
+
+struct FlowStats {
+  uint64_t flows = 0;
+  uint64_t capacity = 0;
+  uint64_t evictions = 0;
+  uint64_t established_evicted = 0;
+  uint64_t probes = 0;
+  uint64_t established = 0;
+  uint64_t pending_dropped = 0;  // probe-timeout queue overflowed (answers still counted)
+  uint64_t memory_bytes = 0;
+};
+
+class FlowTracker {
+ public:
+  using NoticeFn = std::function<void(const FlowNotice&)>;
+
+  // Notices (probe_unanswered, expired) are delivered through `on_notice` during on_tick and
+  // during packet processing (evictions).
+  FlowTracker(const FlowSettings& settings, NoticeFn on_notice);
+  FlowTracker(const FlowTracker&) = delete;
+  FlowTracker& operator=(const FlowTracker&) = delete;
+
+  // Fills ctx.flow and ctx.probe for the packet (ctx.meta, actor and from_actor already set).
+  void on_packet(PacketContext& ctx) noexcept;
+  void on_tick(core::Timestamp now) noexcept;
+
+  FlowStats stats() const noexcept;
+
+ private:
+  struct Pending {
+    FlowKey key;
+    int64_t started_ns;
+  };
+  void on_icmp_error(PacketContext& ctx) noexcept;
+  void on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept;
+  void on_to_actor(PacketContext& ctx, const FlowKey& key) noexcept;
+  void notice(FlowEvent ev, const FlowKey& key, const Flow& f, core::Timestamp ts);
+
+  FlowSettings settings_;
+  NoticeFn on_notice_;
+  state::BoundedTable<FlowKey, Flow, FlowKeyHash> table_;
+  std::vector<Pending> pending_;  // ring of first contacts waiting for an answer, oldest first
+  size_t pending_head_ = 0;
+  size_t pending_size_ = 0;
+  core::Timestamp now_;
+  FlowStats counters_;
+};
+
+}  // namespace picket::detect

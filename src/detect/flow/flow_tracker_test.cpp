@@ -1,0 +1,132 @@
+#include "detect/flow/flow_tracker.hpp"
+
+#include <gtest/gtest.h>
+
+#include "decode/decoder.hpp"
+#include "detect/attribution.hpp"
+#include "sim/packet_builder.hpp"
+
+namespace picket::detect {
+namespace {
+
+using core::Duration;
+using core::IpAddress;
+using core::Timestamp;
+namespace tf = core::tcp_flag;
+
+const IpAddress kClient = *IpAddress::parse("198.19.0.40");
+const IpAddress kServer = *IpAddress::parse("198.18.0.10");
+const Timestamp kT0 = Timestamp::from_parts(1'767'225'600, 0);
+
+struct Rig {
+  explicit Rig(uint32_t capacity = 1024) : tracker(settings(capacity), [this](const FlowNotice& n) { notices.push_back(n); }) {}
+  static FlowSettings settings(uint32_t capacity) {
+    FlowSettings s;
+    s.capacity = capacity;
+    s.probe_timeout = Duration::seconds(2);
+    s.idle_timeout = Duration::seconds(30);
+    return s;
+  }
+  PacketContext feed(const std::vector<uint8_t>& frame, Timestamp ts) {
+    core::RawPacket p;
+    p.ts = ts;
+    p.data = frame.data();
+    p.cap_len = p.wire_len = static_cast<uint32_t>(frame.size());
+    decoder.decode(p, meta);
+    PacketContext ctx;
+    ctx.meta = &meta;
+    ctx.actor = attribution.actor(meta);
+    ctx.from_actor = meta.src == ctx.actor;
+    tracker.on_packet(ctx);
+    return ctx;
+  }
+  PacketContext tcp(const IpAddress& s, const IpAddress& d, uint16_t sp, uint16_t dp, uint8_t fl, uint32_t seq, uint32_t ack,
+                    Timestamp ts) {
+    return feed(sim::PacketBuilder().ipv4(s, d).tcp(sp, dp, fl, seq, ack).build(), ts);
+  }
+  decode::Decoder decoder{core::link_type::kEthernet};
+  core::PacketMeta meta;
+  Attribution attribution{{}, 1024};
+  std::vector<FlowNotice> notices;
+  FlowTracker tracker;
+};
+
+TEST(FlowTracker, HandshakeEstablishesAndCloses) {
+  Rig r;
+  auto c = r.tcp(kClient, kServer, 40000, 80, tf::kSyn, 100, 0, kT0);
+  EXPECT_EQ(c.flow, FlowEvent::probe);
+  EXPECT_EQ(c.probe, ProbeKind::syn);
+  EXPECT_EQ(r.tcp(kClient, kServer, 40000, 80, tf::kSyn, 100, 0, kT0).flow, FlowEvent::none);  // retransmission
+  EXPECT_EQ(r.tcp(kServer, kClient, 80, 40000, tf::kSyn | tf::kAck, 5000, 101, kT0).flow, FlowEvent::reply_success);
+  // An ACK that does not acknowledge the SYN-ACK (a blind spoofer) establishes nothing.
+  EXPECT_EQ(r.tcp(kClient, kServer, 40000, 80, tf::kAck, 101, 777, kT0).flow, FlowEvent::none);
+  EXPECT_EQ(r.tcp(kClient, kServer, 40000, 80, tf::kAck, 101, 5001, kT0).flow, FlowEvent::established);
+  EXPECT_EQ(r.tcp(kClient, kServer, 40000, 80, tf::kAck | tf::kPsh, 101, 5001, kT0).flow, FlowEvent::none);
+  EXPECT_EQ(r.tcp(kServer, kClient, 80, 40000, tf::kFin | tf::kAck, 5001, 200, kT0).flow, FlowEvent::closed);
+  // The same ports again: a new first contact.
+  EXPECT_EQ(r.tcp(kClient, kServer, 40000, 80, tf::kSyn, 900, 0, kT0 + Duration::seconds(1)).flow, FlowEvent::probe);
+  EXPECT_EQ(r.tracker.stats().established, 1u);
+}
+
+TEST(FlowTracker, RefusalsAndSilence) {
+  Rig r;
+  EXPECT_EQ(r.tcp(kClient, kServer, 40000, 23, tf::kSyn, 1, 0, kT0).flow, FlowEvent::probe);
+  EXPECT_EQ(r.tcp(kServer, kClient, 23, 40000, tf::kRst | tf::kAck, 0, 2, kT0).flow, FlowEvent::reply_failure);
+  // A FIN probe to an open port gets no answer: unanswered after the probe timeout.
+  auto fin = r.tcp(kClient, kServer, 40000, 22, tf::kFin, 1, 0, kT0);
+  EXPECT_EQ(fin.flow, FlowEvent::probe);
+  EXPECT_EQ(fin.probe, ProbeKind::fin);
+  r.tracker.on_tick(kT0 + Duration::seconds(1));
+  EXPECT_TRUE(r.notices.empty());
+  r.tracker.on_tick(kT0 + Duration::seconds(3));
+  ASSERT_EQ(r.notices.size(), 1u);
+  EXPECT_EQ(r.notices[0].event, FlowEvent::probe_unanswered);
+  EXPECT_EQ(r.notices[0].peer_port, 22);
+  EXPECT_EQ(r.notices[0].probe, ProbeKind::fin);
+  EXPECT_EQ(r.notices[0].actor, kClient);
+}
+
+TEST(FlowTracker, IcmpPortUnreachableRefusesAUdpProbe) {
+  Rig r;
+  auto probe = sim::PacketBuilder().ipv4(kClient, kServer).udp(40000, 161).build();
+  EXPECT_EQ(r.feed(probe, kT0).flow, FlowEvent::probe);
+  auto inner = sim::PacketBuilder().raw_ip().ipv4(kClient, kServer).udp(40000, 161).build();
+  auto err = r.feed(sim::PacketBuilder().ipv4(kServer, kClient).icmp(3, 3).quote(inner).build(), kT0);
+  EXPECT_EQ(err.flow, FlowEvent::reply_failure);
+  EXPECT_EQ(err.probe, ProbeKind::udp);
+  EXPECT_EQ(err.actor, kClient);
+  // An answered UDP probe is a success.
+  r.feed(sim::PacketBuilder().ipv4(kClient, kServer).udp(40001, 53).build(), kT0);
+  EXPECT_EQ(r.feed(sim::PacketBuilder().ipv4(kServer, kClient).udp(53, 40001).build(), kT0).flow, FlowEvent::reply_success);
+}
+
+TEST(FlowTracker, SpoofedFloodCannotEvictEstablishedConnections) {
+  Rig r(64);
+  r.tcp(kClient, kServer, 40000, 80, tf::kSyn, 100, 0, kT0);
+  r.tcp(kServer, kClient, 80, 40000, tf::kSyn | tf::kAck, 5000, 101, kT0);
+  ASSERT_EQ(r.tcp(kClient, kServer, 40000, 80, tf::kAck, 101, 5001, kT0).flow, FlowEvent::established);
+  for (uint32_t i = 0; i < 10'000; ++i) {
+    r.tcp(IpAddress::v4(0xC6128000u + i), kServer, 1024, 80, tf::kSyn, i, 0, kT0 + Duration::millis(i / 100));
+  }
+  const auto s = r.tracker.stats();
+  EXPECT_EQ(s.flows, 64u);
+  EXPECT_GT(s.evictions, 9000u);
+  EXPECT_EQ(s.established_evicted, 0u);
+  // Still tracked: the client's close is seen.
+  EXPECT_EQ(r.tcp(kClient, kServer, 40000, 80, tf::kFin | tf::kAck, 101, 5001, kT0 + Duration::seconds(1)).flow,
+            FlowEvent::closed);
+}
+
+TEST(FlowTracker, IdleEstablishedConnectionsExpireWithANotice) {
+  Rig r;
+  r.tcp(kClient, kServer, 40000, 80, tf::kSyn, 100, 0, kT0);
+  r.tcp(kServer, kClient, 80, 40000, tf::kSyn | tf::kAck, 5000, 101, kT0);
+  r.tcp(kClient, kServer, 40000, 80, tf::kAck, 101, 5001, kT0);
+  r.tracker.on_tick(kT0 + Duration::seconds(31));
+  ASSERT_FALSE(r.notices.empty());
+  EXPECT_EQ(r.notices.back().event, FlowEvent::expired);
+  EXPECT_EQ(r.tracker.stats().flows, 0u);
+}
+
+}  // namespace
+}  // namespace picket::detect

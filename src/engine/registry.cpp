@@ -1,0 +1,46 @@
+#include "engine/registry.hpp"
+
+#include "detect/flow/flow_tracker.hpp"
+
+namespace picket::engine {
+
+namespace {
+
+// One line per detector: its config declarations, its constructor, and where it runs.
+struct Entry {
+  void (*declare)(config::Schema&);
+  std::unique_ptr<detect::Detector> (*create)(const config::Config&);
+  bool per_target;
+};
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> kEntries = {
+  };
+  return kEntries;
+}
+
+std::vector<std::unique_ptr<detect::Detector>> make(const config::Config& cfg, bool per_target) {
+  std::vector<std::unique_ptr<detect::Detector>> out;
+  for (const auto& e : entries()) {
+    if (e.per_target != per_target) continue;
+    if (auto d = e.create(cfg)) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace
+
+void declare_detector_config(config::Schema& schema) {
+  detect::declare_flow_config(schema);
+  for (const auto& e : entries()) e.declare(schema);
+}
+
+std::vector<std::unique_ptr<detect::Detector>> make_source_detectors(const config::Config& cfg) {
+  return make(cfg, false);
+}
+
+std::vector<std::unique_ptr<detect::Detector>> make_target_detectors(const config::Config& cfg) {
+  return make(cfg, true);
+}
+
+}  // namespace picket::engine

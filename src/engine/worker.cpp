@@ -1,0 +1,113 @@
+#include "engine/worker.hpp"
+
+#include "engine/registry.hpp"
+
+namespace picket::engine {
+
+Worker::Worker(const config::Config& cfg)
+    : detectors_(make_source_detectors(cfg)),
+      flows_(detect::FlowSettings::from_config(cfg), [this](const detect::FlowNotice& n) {
+        for (auto& d : detectors_) d->on_flow_notice(n, buffer_);
+      }) {}
+
+void Worker::on_packet(const core::PacketMeta& meta, const core::IpAddress& actor) noexcept {
+  detect::PacketContext ctx;
+  ctx.meta = &meta;
+  ctx.actor = actor;
+  ctx.from_actor = meta.src == actor;
+  flows_.on_packet(ctx);
+  for (auto& d : detectors_) d->on_packet(ctx, buffer_);
+}
+
+void Worker::on_tick(core::Timestamp now) noexcept {
+  flows_.on_tick(now);
+  for (auto& d : detectors_) d->on_tick(now, buffer_);
+}
+
+NamedStats Worker::detector_stats() const {
+  NamedStats out;
+  for (const auto& d : detectors_) out.emplace_back(d->name(), d->stats());
+  return out;
+}
+
+WorkerThread::WorkerThread(const config::Config& cfg) : worker_(cfg) {
+  filling_.reserve(kBatch);
+  thread_ = std::thread([this] { run(); });
+}
+
+WorkerThread::~WorkerThread() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_work_.notify_all();
+  thread_.join();
+}
+
+void WorkerThread::submit(bool tick, int64_t epoch, core::Timestamp now, bool with_stats) {
+  Job job;
+  job.tick = tick;
+  job.epoch = epoch;
+  job.now = now;
+  job.with_stats = with_stats;
+  std::unique_lock lock(mu_);
+  cv_space_.wait(lock, [&] { return queue_.size() < kMaxQueued; });
+  job.items = std::move(filling_);
+  if (!spare_.empty()) {
+    filling_ = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    filling_ = {};
+    filling_.reserve(kBatch);
+  }
+  queue_.push_back(std::move(job));
+  lock.unlock();
+  cv_work_.notify_one();
+}
+
+void WorkerThread::run() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    cv_space_.notify_one();
+    for (const auto& item : job.items) worker_.on_packet(item.meta, item.actor);
+    EpochResult result;
+    if (job.tick) {
+      worker_.on_tick(job.now);
+      result.epoch = job.epoch;
+      result.findings = worker_.take_findings();
+      if (job.with_stats) {
+        result.stats = worker_.detector_stats();
+        result.flow_stats = worker_.flow_stats();
+      }
+    }
+    job.items.clear();
+    {
+      std::lock_guard lock(mu_);
+      if (spare_.size() < 4) spare_.push_back(std::move(job.items));
+      if (job.tick) done_.push_back(std::move(result));
+    }
+    if (job.tick) cv_done_.notify_all();
+  }
+}
+
+bool WorkerThread::epoch_ready(int64_t epoch) {
+  std::lock_guard lock(mu_);
+  return !done_.empty() && done_.front().epoch <= epoch;
+}
+
+EpochResult WorkerThread::wait_epoch(int64_t epoch) {
+  std::unique_lock lock(mu_);
+  cv_done_.wait(lock, [&] { return !done_.empty() && done_.front().epoch <= epoch; });
+  EpochResult r = std::move(done_.front());
+  done_.pop_front();
+  return r;
+}
+
+}  // namespace picket::engine

@@ -1,0 +1,110 @@
+// Worker: one shard of per-source detection — a flow tracker and a fresh instance of every
+// per-source detector. The engine feeds it every packet whose actor hashes to it, in order, and
+// tick markers at the same points of packet time, so any number of workers finds the same things.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/packet_meta.hpp"
+#include "detect/detector.hpp"
+#include "detect/flow/flow_tracker.hpp"
+
+namespace picket::engine {
+
+// Collects findings (a FindingSink) until the engine takes them at the end of an epoch.
+class FindingBuffer : public detect::FindingSink {
+ public:
+  void add(detect::Finding&& f) override { findings_.push_back(std::move(f)); }
+  std::vector<detect::Finding> take() { return std::exchange(findings_, {}); }
+  bool empty() const noexcept { return findings_.empty(); }
+
+ private:
+  std::vector<detect::Finding> findings_;
+};
+
+using NamedStats = std::vector<std::pair<std::string_view, detect::DetectorStats>>;
+
+class Worker {
+ public:
+  explicit Worker(const config::Config& cfg);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void on_packet(const core::PacketMeta& meta, const core::IpAddress& actor) noexcept;
+  void on_tick(core::Timestamp now) noexcept;
+  std::vector<detect::Finding> take_findings() { return buffer_.take(); }
+  NamedStats detector_stats() const;
+  detect::FlowStats flow_stats() const { return flows_.stats(); }
+
+ private:
+  std::vector<std::unique_ptr<detect::Detector>> detectors_;
+  FindingBuffer buffer_;
+  detect::FlowTracker flows_;
+};
+
+// One packet handed to a worker thread.
+struct WorkItem {
+  core::PacketMeta meta;
+  core::IpAddress actor;
+};
+
+// What a worker thread reports at the end of an epoch.
+struct EpochResult {
+  int64_t epoch = 0;
+  std::vector<detect::Finding> findings;
+  NamedStats stats;               // filled when the epoch ends on a stats boundary
+  detect::FlowStats flow_stats;
+};
+
+// A Worker on its own thread, fed in batches through a bounded queue.
+class WorkerThread {
+ public:
+  static constexpr size_t kBatch = 512;
+  static constexpr size_t kMaxQueued = 64;
+
+  explicit WorkerThread(const config::Config& cfg);
+  ~WorkerThread();  // stops and joins
+
+  // The batch being filled by the dispatcher; hand it over with submit().
+  std::vector<WorkItem>& batch() noexcept { return filling_; }
+  // Hands over the current batch; with `tick`, the worker runs on_tick(now) after it and reports
+  // the epoch's findings (and stats when `with_stats`). Blocks while the queue is full.
+  void submit(bool tick = false, int64_t epoch = 0, core::Timestamp now = {}, bool with_stats = false);
+  // Waits for the report of `epoch` (which must have been submitted) and returns it.
+  EpochResult wait_epoch(int64_t epoch);
+  // True when the report of `epoch` is ready (wait_epoch would not block).
+  bool epoch_ready(int64_t epoch);
+
+ private:
+  struct Job {
+    std::vector<WorkItem> items;
+    bool tick = false;
+    bool with_stats = false;
+    int64_t epoch = 0;
+    core::Timestamp now;
+  };
+  void run();
+
+  Worker worker_;
+  std::vector<WorkItem> filling_;
+  std::mutex mu_;
+  std::condition_variable cv_work_;
+  std::condition_variable cv_space_;
+  std::condition_variable cv_done_;
+  std::deque<Job> queue_;
+  std::vector<std::vector<WorkItem>> spare_;
+  std::deque<EpochResult> done_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace picket::engine
