@@ -3,6 +3,7 @@
 #   1. generates a 10-million-packet `mixed` capture with a 96-byte snap length (cached in BUILD/bench/)
 #   2. replay throughput: floor (plain walk of the mapped file), decode-only, full engine
 #   3. micro-benchmarks (Google Benchmark)
+#   4. peak memory replaying a spoofed SYN flood
 set -euo pipefail
 build=${1:-build}
 packets=${BENCH_PACKETS:-10000000}
@@ -16,7 +17,18 @@ if [ ! -s "$capture" ]; then
 fi
 echo "== replay"
 "$build/bench/replay_bench" "$capture" 3
-if [ -x "$build/bench/decode_bench" ]; then
-  echo "== decoder micro-benchmarks"
-  "$build/bench/decode_bench" --benchmark_min_time=0.2
+echo "== decoder micro-benchmarks"
+"$build/bench/decode_bench" --benchmark_min_time=0.2
+if [ -x "$build/bench/blocklist_bench" ]; then
+  echo "== blocklist lookups"
+  "$build/bench/blocklist_bench" --benchmark_min_time=0.2
+fi
+echo "== spoofed flood: 10 million distinct sources (peak RSS of a full replay)"
+spoof="$dir/spoofed-10m.pcap"
+if [ ! -s "$spoof" ]; then
+  "$build/picket" simulate --scenario spoofed-syn-flood --packets "$packets" --snaplen 96 --seed 1 --out "$spoof" 2>/dev/null || true
+fi
+if [ -s "$spoof" ]; then
+  /usr/bin/time -f "   replay of $(basename "$spoof"): %e s, peak RSS %M KiB" \
+    "$build/picket" replay "$spoof" --events /dev/null --no-progress
 fi
