@@ -40,10 +40,14 @@ std::string type_and_constraints(const ParamDecl& d) {
   return c.empty() ? std::string(param_type_name(d.type)) : fmt::format("{}, {}", param_type_name(d.type), c);
 }
 
+// "50 (every profile)" or "normal 50, aggressive 20, paranoid 10".
 std::string defaults_line(const ParamDecl& d) {
-  return fmt::format("normal {}, aggressive {}, paranoid {}", detail::format_yaml(d.profile_default(Profile::normal)),
-                     detail::format_yaml(d.profile_default(Profile::aggressive)),
-                     detail::format_yaml(d.profile_default(Profile::paranoid)));
+  const Value& n = d.profile_default(Profile::normal);
+  const Value& a = d.profile_default(Profile::aggressive);
+  const Value& p = d.profile_default(Profile::paranoid);
+  if (n == a && n == p) return fmt::format("{} (every profile)", detail::format_yaml(n));
+  return fmt::format("normal {}, aggressive {}, paranoid {}", detail::format_yaml(n), detail::format_yaml(a),
+                     detail::format_yaml(p));
 }
 
 // Sections in order of first appearance, each with its keys in declaration order.
@@ -88,20 +92,22 @@ void insert(Tree& root, const ParamDecl& d) {
 
 void emit(std::string& out, const Tree& node, Profile p, int depth) {
   const std::string indent(static_cast<size_t>(depth) * 2, ' ');
+  bool first = true;
   for (const auto& child : node.children) {
-    if (child.leaf != nullptr) {
-      const ParamDecl& d = *child.leaf;
-      out += '\n';
-      append_lines(out, d.help, indent + "# ");
-      std::string facts = type_and_constraints(d) + "; " + defaults_line(d);
-      if (!d.seed_note.empty()) facts += "; " + d.seed_note;
-      append_lines(out, facts, indent + "# ");
-      out += fmt::format("{}{}: {}\n", indent, child.name, detail::format_yaml(d.profile_default(p)));
-    } else {
-      if (depth == 0) out += '\n';
+    // A blank line between entries, none right under a section's own header.
+    if (depth == 0 || !first) out += '\n';
+    first = false;
+    if (child.leaf == nullptr) {
       out += fmt::format("{}{}:\n", indent, child.name);
       emit(out, child, p, depth + 1);
+      continue;
     }
+    const ParamDecl& d = *child.leaf;
+    append_lines(out, d.help, indent + "# ");
+    std::string facts = type_and_constraints(d) + "; default " + defaults_line(d);
+    if (!d.seed_note.empty()) facts += "; " + d.seed_note;
+    append_lines(out, facts, indent + "# ");
+    out += fmt::format("{}{}: {}\n", indent, child.name, detail::format_yaml(d.profile_default(p)));
   }
 }
 

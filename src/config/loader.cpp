@@ -35,6 +35,12 @@ std::string_view kind_of(const YAML::Node& n) {
   return "nothing";
 }
 
+std::string a_type(ParamType t) {
+  const auto name = param_type_name(t);
+  const bool vowel = name.front() == 'a' || name.front() == 'i';
+  return fmt::format("{} {}", vowel ? "an" : "a", name);
+}
+
 // yaml-cpp gives quoted scalars the non-specific tag "!" and plain ones "?".
 bool is_quoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
 
@@ -152,7 +158,7 @@ class Loader {
       return;
     }
     if (!value.IsScalar()) {
-      error(value.Mark(), d.path, fmt::format("expected a {}, got {}", param_type_name(d.type), kind_of(value)));
+      error(value.Mark(), d.path, fmt::format("expected {}, got {}", a_type(d.type), kind_of(value)));
       return;
     }
     auto v = detail::parse_scalar(d.type, value.Scalar(), is_quoted(value));
@@ -170,7 +176,7 @@ class Loader {
   void read_list(const ParamDecl& d, const YAML::Node& value) {
     if (!value.IsSequence()) {
       error(value.Mark(), d.path,
-            fmt::format("expected a {} ([a, b] or one '- entry' per line), got {}", param_type_name(d.type),
+            fmt::format("expected {} ([a, b] or one '- entry' per line), got {}", a_type(d.type),
                         kind_of(value)));
       return;
     }
@@ -187,7 +193,7 @@ class Loader {
       const YAML::Node e = value[i];
       const std::string path = fmt::format("{}[{}]", d.path, i);
       if (!e.IsScalar()) {
-        error(e.Mark(), path, fmt::format("a list entry must be a single value, got {}", kind_of(e)));
+        error(e.IsNull() ? value.Mark() : e.Mark(), path, fmt::format("a list entry must be a single value, got {}", kind_of(e)));
         bad = true;
         continue;
       }
@@ -261,6 +267,12 @@ class Loader {
   }
 
   LoadResult finish() {
+    // Checks run in walk order, which is nearly file order; make it exact. File-level errors
+    // (line 0) come first, and the "too many errors" note stays last.
+    const auto end = truncated_ ? errors_.end() - 1 : errors_.end();
+    std::stable_sort(errors_.begin(), end, [](const ConfigError& a, const ConfigError& b) {
+      return std::pair{a.line, a.column} < std::pair{b.line, b.column};
+    });
     LoadResult r;
     if (errors_.empty()) {
       r.config = detail::ConfigBuilder::build(schema_, profile_.value_or(Profile::normal), name_, std::move(values_));

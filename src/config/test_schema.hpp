@@ -2,6 +2,7 @@
 // Header-only so that the fuzz target needs nothing beyond picket_config.
 #pragma once
 
+#include "config/config.hpp"
 #include "config/schema.hpp"
 
 namespace picket::config::testing {
@@ -34,6 +35,22 @@ inline Schema make_test_schema() {
   policy.section("ban").duration("duration", Duration::minutes(10), Duration::seconds(1), Duration::seconds(86400 * 30),
                                  "How long a ban lasts", "seed 002: BLOCK_DURATION 10 min");
   return schema;
+}
+
+// The value `c` holds for `d`, read through the typed getter for its type.
+inline Value value_of(const Config& c, const ParamDecl& d) {
+  switch (d.type) {
+    case ParamType::boolean: return c.boolean(d.path);
+    case ParamType::integer: return c.integer(d.path);
+    case ParamType::number: return c.number(d.path);
+    case ParamType::string:
+    case ParamType::choice: return c.string(d.path);
+    case ParamType::duration: return c.duration(d.path);
+    case ParamType::string_list:
+    case ParamType::address_list:
+    case ParamType::port_list: return c.list(d.path);
+  }
+  return false;
 }
 
 }  // namespace picket::config::testing
