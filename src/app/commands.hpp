@@ -27,6 +27,7 @@ struct ReplayOptions {
   std::string events_path = "-";
   std::string log_path;
   std::string filter;
+  uint32_t workers = 0;  // 0 = engine.workers from the configuration
   bool progress = true;  // shown only when stderr is a terminal
 };
 int cmd_replay(const ReplayOptions& opts);

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   r->add_option("--log", replay.log_path, "Also write a human-readable text log to this file");
   r->add_option("--filter,-f", replay.filter, "BPF filter applied to the capture, e.g. 'tcp port 80'");
+  r->add_option("--workers,-w", replay.workers, "Detection threads (default: engine.workers, 1)")
+      ->check(CLI::Range(1, 64));
   r->add_flag("!--no-progress", replay.progress, "Never show the progress bar");
 
   SimulateOptions sim;

@@ -74,7 +74,9 @@ int cmd_replay(const ReplayOptions& opts) {
     sinks.add(std::move(log.value()));
   }
 
-  engine::Engine eng(*cfg, engine::EngineSettings::from_config(*cfg), (*source)->link_type(), sinks);
+  auto settings = engine::EngineSettings::from_config(*cfg);
+  if (opts.workers != 0) settings.workers = opts.workers;
+  engine::Engine eng(*cfg, settings, (*source)->link_type(), sinks);
   ProgressBar bar;
   const bool show_progress = opts.progress && isatty(STDERR_FILENO) == 1;
   const auto start = std::chrono::steady_clock::now();
