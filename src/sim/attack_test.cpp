@@ -362,10 +362,18 @@ TEST(SlowScan, OneProbeEveryFifteenSeconds) {
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->scan_kind, "slow");
   std::vector<int64_t> probes;
+  std::set<uint16_t> ports;
+  size_t syn_acks = 0;
   for (const Pkt& p : cap.c.pkts) {
-    if (p.src == t->sources.at(0) && is_syn(p)) probes.push_back(p.ts);
+    if (p.src == t->sources.at(0) && is_syn(p)) {
+      probes.push_back(p.ts);
+      ports.insert(p.dport);
+    }
+    if (p.dst == t->sources.at(0) && has(p.flags, kSyn | kAck)) ++syn_acks;
   }
   ASSERT_EQ(probes.size(), 40u);
+  EXPECT_EQ(ports.size(), 40u);
+  EXPECT_GE(syn_acks, 2u) << "22 and 80 are among the probed ports";
   for (size_t i = 1; i < probes.size(); ++i) EXPECT_EQ(probes[i] - probes[i - 1], 15'000'000'000);
 }
 

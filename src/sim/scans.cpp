@@ -324,9 +324,15 @@ std::unique_ptr<Component> make_port_scan(const Setup& setup, ScanType type, uin
 std::unique_ptr<Component> make_slow_scan(const Setup& setup, int64_t start) {
   Rng rng(mix(setup.seed, plan::kSlowScanner));
   std::vector<uint16_t> ports = Scan::pick_ports(rng, kSlowProbes, false);
-  // Make sure the victim's open ports are among them, so both kinds of reply show.
-  ports[rng.below(10)] = 22;
-  ports[10 + rng.below(10)] = 80;
+  // Make sure the victim's open ports are among them (once each), so both kinds of reply show.
+  for (const auto& [port, slot] : {std::pair<uint16_t, size_t>{22, rng.below(10)}, {80, 10 + rng.below(10)}}) {
+    const auto it = std::find(ports.begin(), ports.end(), port);
+    if (it != ports.end()) {
+      std::iter_swap(it, ports.begin() + static_cast<std::ptrdiff_t>(slot));
+    } else {
+      ports[slot] = port;
+    }
+  }
   const auto sport = static_cast<uint16_t>(rng.range(32768, 65000));
   std::vector<Probe> probes;
   for (int i = 0; i < kSlowProbes; ++i) {
