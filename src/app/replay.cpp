@@ -60,9 +60,10 @@ int cmd_replay(const ReplayOptions& opts) {
   }
 
   output::FanoutSink sinks;
-  std::string events_path = opts.events_path;
-  if (events_path.empty()) events_path = cfg->string("output.events_file");
-  if (events_path.empty()) events_path = "-";
+  const std::string& configured = cfg->string("output.events_file");
+  const std::string events_path = !opts.events_path.empty() ? opts.events_path
+                                  : !configured.empty()      ? configured
+                                                             : std::string("-");
   auto events = output::JsonLinesSink::open(events_path);
   if (!events) {
     fmt::print(stderr, "picket: {}\n", events.error().message);
