@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <set>
+#include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/config.hpp"
@@ -81,26 +83,83 @@ class Loader {
       error(YAML::Mark::null_mark(), "", fmt::format("larger than {} MiB; refusing to read it", kMaxInputBytes >> 20));
       return finish();
     }
-    std::vector<YAML::Node> docs;
+    if (!check_characters(yaml)) return finish();
+    YAML::Node root;
     try {
-      docs = YAML::LoadAll(std::string(yaml));
+      // Not YAML::LoadAll: yaml-cpp 0.7 can loop forever there, adding null documents, when the
+      // parser stops consuming input (e.g. on a lone ","). Load reads one document, and
+      // count_documents looks at most two documents ahead.
+      root = YAML::Load(std::string(yaml));
+      count_documents(yaml);
     } catch (const YAML::Exception& e) {
       error(e.mark, "", fmt::format("malformed YAML: {}", e.msg));
       return finish();
     }
-    if (docs.size() > 1) error(docs[1].Mark(), "", "more than one YAML document; the file must hold one");
-    if (!docs.empty()) {
-      const YAML::Node& root = docs[0];
-      if (root.IsMap()) {
-        walk_section(root, "");
-      } else if (!root.IsNull()) {
-        error(root.Mark(), "", fmt::format("expected a mapping of keys at the top level, got {}", kind_of(root)));
-      }
+    if (root.IsMap()) {
+      walk_section(root, "");
+    } else if (root.IsDefined() && !root.IsNull()) {
+      error(root.Mark(), "", fmt::format("expected a mapping of keys at the top level, got {}", kind_of(root)));
     }
     return finish();
   }
 
  private:
+  // YAML text holds no control characters but tab and line breaks. Checking first also keeps
+  // yaml-cpp away from NUL bytes (which it reads as the end of input) and from guessing UTF-16.
+  bool check_characters(std::string_view yaml) {
+    int line = 1, column = 1;
+    for (char ch : yaml) {
+      const auto c = static_cast<unsigned char>(ch);
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+        YAML::Mark at;
+        at.line = line - 1;
+        at.column = column - 1;
+        error(at, "",
+              fmt::format("control character 0x{:02x} in the file (it must be UTF-8 text)", c));
+        return false;
+      }
+      if (c == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return true;
+  }
+
+  // Parses at most two documents without building them; a second one is an error.
+  void count_documents(std::string_view yaml) {
+    class Counter : public YAML::EventHandler {
+     public:
+      void OnDocumentStart(const YAML::Mark& m) override {
+        (count_++ == 0 ? first_ : second_) = m;
+      }
+      void OnDocumentEnd() override {}
+      void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnSequenceEnd() override {}
+      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnMapEnd() override {}
+      int count_ = 0;
+      YAML::Mark first_, second_;
+    };
+    std::istringstream in{std::string(yaml)};
+    YAML::Parser parser(in);
+    Counter counter;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+    }
+    if (counter.count_ < 2) return;
+    // A second "document" where the first began means the parser could not move past some text.
+    if (counter.second_.pos == counter.first_.pos) {
+      error(counter.second_, "", "malformed YAML: unexpected text");
+    } else {
+      error(counter.second_, "", "more than one YAML document; the file must hold one");
+    }
+  }
+
   void walk_section(const YAML::Node& map, const std::string& prefix) {
     std::map<std::string, int, std::less<>> seen;  // key → line it was first given on
     for (auto it = map.begin(); it != map.end() && !truncated_; ++it) {

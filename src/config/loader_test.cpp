@@ -317,6 +317,12 @@ TEST(Load, MalformedYamlIsOneErrorWithItsPosition) {
       "interface: *nowhere\n",
       "? \n? \n: :\n[",
       "\t\tinterface: x\n",
+      // Inputs that made yaml-cpp loop forever (LoadAll) or that are known to trip its scanner.
+      ",\n",
+      "[:",
+      "{:",
+      "{# ke\ny{:",
+      "- !+(.,.)",
   };
   for (const char* yaml : cases) {
     const LoadResult r = load(yaml);
@@ -327,11 +333,35 @@ TEST(Load, MalformedYamlIsOneErrorWithItsPosition) {
   }
 }
 
+TEST(Load, DocumentMarkersAroundOneDocumentAreFine) {
+  for (const char* yaml : {"---\ninterface: a\n", "interface: a\n...\n", "---\ninterface: a\n...\n# end\n",
+                           "%YAML 1.2\n---\ninterface: a\n"}) {
+    const LoadResult r = load(yaml);
+    ASSERT_TRUE(r.config) << yaml << all_errors(r);
+    EXPECT_EQ(r.config->string("interface"), "a");
+  }
+}
+
+TEST(Load, RejectsControlCharactersWithTheirPosition) {
+  const BadCase cases[] = {
+      {"interface: a\n  \x01x: 1\n", "", 2, 3, "control character 0x01"},
+      {"interface: a\n  \x7f", "", 2, 3, "control character 0x7f"},
+  };
+  for (const auto& c : cases) expect_one_error(c);
+  // NUL bytes, which string literals cannot hold.
+  const LoadResult r = load(std::string_view("interface: a\0b\n", 15));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].to_string(), "test.yaml:1:13: control character 0x00 in the file (it must be UTF-8 text)");
+  // Tabs and CRLF line ends are text.
+  EXPECT_TRUE(load("interface: \"a\tb\"\r\nprofile: normal\r\n").errors.empty());
+}
+
 TEST(Load, RejectsDocumentsThatAreNotOneMapping) {
   const BadCase cases[] = {
       {"- a\n- b\n", "", 1, 1, "expected a mapping of keys at the top level, got a list"},
       {"just text\n", "", 1, 1, "got a single value"},
-      {"interface: a\n---\ninterface: b\n", "", 3, 1, "more than one YAML document"},
+      {"interface: a\n---\ninterface: b\n", "", 2, 1, "more than one YAML document"},
+      {"interface: a\n...\n---\n", "", 3, 1, "more than one YAML document"},
   };
   for (const auto& c : cases) expect_one_error(c);
 }
