@@ -42,6 +42,17 @@ class IpAddress {
     return a;
   }
 
+  // In-place versions of v4_bytes / v6_bytes for the decoder's hot path (no temporary).
+  void assign_v4(const uint8_t* p) noexcept {
+    std::memcpy(bytes_.data(), p, 4);
+    std::memset(bytes_.data() + 4, 0, 12);
+    family_ = Family::v4;
+  }
+  void assign_v6(const uint8_t* p) noexcept {
+    std::memcpy(bytes_.data(), p, 16);
+    family_ = Family::v6;
+  }
+
   // Accepts dotted quads and RFC 4291 text (with "::", and an embedded IPv4 tail).
   static std::optional<IpAddress> parse(std::string_view text);
   std::string to_string() const;

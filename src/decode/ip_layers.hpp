@@ -187,8 +187,8 @@ inline Anomaly decode_ipv4(const uint8_t* p, uint32_t cap, uint32_t wire, Packet
   if ((p[0] >> 4) != 4) return Anomaly::ip_bad_version;
   const uint32_t header_len = uint32_t{p[0] & 0x0Fu} * 4;
   const uint32_t total_len = rd16(p + 2);
-  m.src = core::IpAddress::v4_bytes(p + 12);
-  m.dst = core::IpAddress::v4_bytes(p + 16);
+  m.src.assign_v4(p + 12);
+  m.dst.assign_v4(p + 16);
   m.ttl = p[8];
   m.ip_proto = p[9];
   m.ip_len = static_cast<uint16_t>(total_len);
@@ -217,8 +217,8 @@ inline Anomaly decode_ipv6(const uint8_t* p, uint32_t cap, uint32_t wire, Packet
   if (cap < 40) return Anomaly::ipv6_truncated;
   if ((p[0] >> 4) != 6) return Anomaly::ip_bad_version;
   const uint32_t total_len = 40 + uint32_t{rd16(p + 4)};
-  m.src = core::IpAddress::v6_bytes(p + 8);
-  m.dst = core::IpAddress::v6_bytes(p + 24);
+  m.src.assign_v6(p + 8);
+  m.dst.assign_v6(p + 24);
   m.ttl = p[7];
   m.ip_proto = p[6];
   m.ip_len = static_cast<uint16_t>(std::min<uint32_t>(total_len, 65535));  // saturates
@@ -263,8 +263,8 @@ inline Anomaly decode_quoted(const uint8_t* p, uint32_t cap, PacketMeta& m) noex
       if (cap < 20) return Anomaly::icmp_inner_truncated;
       const uint32_t header_len = uint32_t{p[0] & 0x0Fu} * 4;
       if (header_len < 20) return Anomaly::icmp_inner_malformed;
-      m.inner_src = core::IpAddress::v4_bytes(p + 12);
-      m.inner_dst = core::IpAddress::v4_bytes(p + 16);
+      m.inner_src.assign_v4(p + 12);
+      m.inner_dst.assign_v4(p + 16);
       m.inner_proto = p[9];
       m.flags |= mf::kHasInner;
       if ((rd16(p + 6) & 0x1FFFu) != 0) return Anomaly::none;  // a later fragment quotes no ports
@@ -272,8 +272,8 @@ inline Anomaly decode_quoted(const uint8_t* p, uint32_t cap, PacketMeta& m) noex
     }
     case 6: {
       if (cap < 40) return Anomaly::icmp_inner_truncated;
-      m.inner_src = core::IpAddress::v6_bytes(p + 8);
-      m.inner_dst = core::IpAddress::v6_bytes(p + 24);
+      m.inner_src.assign_v6(p + 8);
+      m.inner_dst.assign_v6(p + 24);
       m.inner_proto = p[6];
       m.flags |= mf::kHasInner;
       Ipv6Walk w;
