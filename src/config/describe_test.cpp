@@ -41,6 +41,15 @@ TEST(Describe, ListsEveryKeyWithTypeRangeDefaultsSeedAndHelp) {
   EXPECT_TRUE(contains(text, "picket configuration: 10 keys."));
 }
 
+TEST(Describe, PrintsExtremeIntegerBounds) {
+  Schema s;
+  SchemaSection(s, "t").integer("any", 0, INT64_MIN, INT64_MAX, "h");
+  EXPECT_TRUE(contains(s.describe(), "t.any (integer, -9223372036854775808 .. 9223372036854775807)")) << s.describe();
+  const LoadResult r = load_string(s, "t: {any: 9223372036854775807}", "x");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->integer("t.any"), INT64_MAX);
+}
+
 TEST(Describe, GroupsKeysOfASectionTogether) {
   Schema s;
   SchemaSection a(s, "a");

@@ -335,7 +335,7 @@ TEST(Load, MalformedYamlIsOneErrorWithItsPosition) {
 
 TEST(Load, DocumentMarkersAroundOneDocumentAreFine) {
   for (const char* yaml : {"---\ninterface: a\n", "interface: a\n...\n", "---\ninterface: a\n...\n# end\n",
-                           "%YAML 1.2\n---\ninterface: a\n"}) {
+                           "%YAML 1.2\n---\ninterface: a\n", "\xef\xbb\xbfinterface: a\n"}) {
     const LoadResult r = load(yaml);
     ASSERT_TRUE(r.config) << yaml << all_errors(r);
     EXPECT_EQ(r.config->string("interface"), "a");

@@ -90,6 +90,9 @@ std::string format_seconds(double s) {
 std::string format_bound(ParamType t, double b) {
   switch (t) {
     case ParamType::integer:
+      // INT64_MAX is stored as 2^63, which does not convert back to int64_t.
+      if (b >= 0x1p63) return fmt::format("{}", INT64_MAX);
+      if (b < -0x1p63) return fmt::format("{}", INT64_MIN);
       return fmt::format("{}", static_cast<int64_t>(b));
     case ParamType::duration:
       return format_seconds(b);
