@@ -1,7 +1,5 @@
 #include "core/time.hpp"
 
-#include "core/decision.hpp"
-
 #include <charconv>
 #include <ctime>
 
@@ -51,16 +49,6 @@ std::string format_duration(Duration d) {
     if (d.ns % u.ns == 0) return fmt::format("{}{}", d.ns / u.ns, u.name);
   }
   return fmt::format("{}ns", d.ns);
-}
-
-std::string_view decision_action_name(DecisionAction a) noexcept {
-  switch (a) {
-    case DecisionAction::block: return "block";
-    case DecisionAction::unblock: return "unblock";
-    case DecisionAction::rate_limit: return "rate_limit";
-    case DecisionAction::unrate_limit: return "unrate_limit";
-  }
-  return "block";
 }
 
 }  // namespace picket::core
