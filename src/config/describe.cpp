@@ -17,8 +17,42 @@ std::string section_of(const std::string& path) {
   return dot == std::string::npos ? "" : path.substr(0, dot);
 }
 
-// Each line of `text` prefixed with `indent` (help may span lines).
-void append_lines(std::string& out, std::string_view text, std::string_view indent) {
+constexpr size_t kLineWidth = 100;  // printouts wrap long help at spaces to stay readable
+
+// `text` with line breaks put at spaces so no line runs past `width` (a longer word stays whole).
+std::string wrap(std::string_view text, size_t width) {
+  std::string out;
+  size_t line_len = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '\n') {
+      out += '\n';
+      line_len = 0;
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\n') ++end;
+    const size_t word = end - i;
+    if (line_len > 0 && line_len + 1 + word > width) {
+      out += '\n';
+      line_len = 0;
+    } else if (line_len > 0) {
+      out += ' ';
+      ++line_len;
+    }
+    out.append(text.substr(i, word));
+    line_len += word;
+    i = end;
+    while (i < text.size() && text[i] == ' ') ++i;
+  }
+  return out;
+}
+
+// Each line of `text`, wrapped, prefixed with `indent` (help may span lines).
+void append_lines(std::string& out, std::string_view raw, std::string_view indent) {
+  const std::string wrapped = wrap(raw, kLineWidth > indent.size() + 20 ? kLineWidth - indent.size() : 20);
+  const std::string_view text = wrapped;
   size_t start = 0;
   while (start <= text.size()) {
     const size_t nl = text.find('\n', start);

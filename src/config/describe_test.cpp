@@ -50,6 +50,30 @@ TEST(Describe, PrintsExtremeIntegerBounds) {
   EXPECT_EQ(r.config->integer("t.any"), INT64_MAX);
 }
 
+TEST(Describe, WrapsLongHelpAtSpaces) {
+  std::string help;
+  for (int i = 0; i < 60; ++i) help += "word" + std::to_string(i) + " ";
+  help += std::string(150, 'x');  // one word longer than a line stays whole
+  Schema s;
+  SchemaSection(s, "t").boolean("flag", true, help);
+  for (const std::string& text : {s.describe(), s.example_yaml(Profile::normal)}) {
+    size_t start = 0;
+    while (start < text.size()) {
+      const size_t nl = text.find('\n', start);
+      const std::string line = text.substr(start, nl - start);
+      if (line.find("xxxx") == std::string::npos) {
+        EXPECT_LE(line.size(), 100u) << line;
+      }
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
+    EXPECT_TRUE(contains(text, "word0 word1 word2")) << text;
+    EXPECT_TRUE(contains(text, "word59")) << text;
+    EXPECT_TRUE(contains(text, std::string(150, 'x'))) << text;
+  }
+  EXPECT_TRUE(load_string(s, s.example_yaml(Profile::normal), "x").config);
+}
+
 TEST(Describe, GroupsKeysOfASectionTogether) {
   Schema s;
   SchemaSection a(s, "a");
