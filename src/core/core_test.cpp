@@ -28,6 +28,8 @@ TEST(IpAddress, RejectsGarbage) {
                           "2001:db8::1::2"}) {
     EXPECT_FALSE(IpAddress::parse(bad)) << bad;
   }
+  EXPECT_FALSE(IpAddress::parse(std::string_view("1.2.3.4\0junk", 12)));
+  EXPECT_FALSE(Prefix::parse(std::string_view("1.2.3.0/24\0", 11)));
 }
 
 TEST(IpAddress, V4HostOrderRoundTrip) {

@@ -10,6 +10,7 @@ namespace picket::core {
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;  // inet_pton would stop there
   char buf[INET6_ADDRSTRLEN + 1];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
