@@ -1,6 +1,8 @@
 #include "engine/registry.hpp"
 
+#include "detect/distributed_scan/distributed_scan.hpp"
 #include "detect/flow/flow_tracker.hpp"
+#include "detect/spoofed_flood/spoofed_flood.hpp"
 
 namespace picket::engine {
 
@@ -15,6 +17,8 @@ struct Entry {
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> kEntries = {
+      {&detect::spoofed_flood::declare_config, &detect::spoofed_flood::create, /*per_target=*/true},
+      {&detect::distributed_scan::declare_config, &detect::distributed_scan::create, /*per_target=*/true},
   };
   return kEntries;
 }
