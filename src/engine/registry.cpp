@@ -2,6 +2,7 @@
 
 #include "detect/distributed_scan/distributed_scan.hpp"
 #include "detect/flow/flow_tracker.hpp"
+#include "detect/port_scan/port_scan.hpp"
 #include "detect/spoofed_flood/spoofed_flood.hpp"
 
 namespace picket::engine {
@@ -17,6 +18,7 @@ struct Entry {
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> kEntries = {
+      {&detect::port_scan::declare_config, &detect::port_scan::create, /*per_target=*/false},
       {&detect::spoofed_flood::declare_config, &detect::spoofed_flood::create, /*per_target=*/true},
       {&detect::distributed_scan::declare_config, &detect::distributed_scan::create, /*per_target=*/true},
   };
