@@ -1,9 +1,12 @@
 #include "engine/registry.hpp"
 
+#include "detect/conn_rate/conn_rate.hpp"
 #include "detect/distributed_scan/distributed_scan.hpp"
 #include "detect/flow/flow_tracker.hpp"
 #include "detect/port_scan/port_scan.hpp"
 #include "detect/spoofed_flood/spoofed_flood.hpp"
+#include "detect/subnet_conn/subnet_conn.hpp"
+#include "detect/syn_flood/syn_flood.hpp"
 
 namespace picket::engine {
 
@@ -19,7 +22,10 @@ struct Entry {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> kEntries = {
       {&detect::port_scan::declare_config, &detect::port_scan::create, /*per_target=*/false},
+      {&detect::syn_flood::declare_config, &detect::syn_flood::create, /*per_target=*/false},
       {&detect::spoofed_flood::declare_config, &detect::spoofed_flood::create, /*per_target=*/true},
+      {&detect::conn_rate::declare_config, &detect::conn_rate::create, /*per_target=*/false},
+      {&detect::subnet_conn::declare_config, &detect::subnet_conn::create, /*per_target=*/false},
       {&detect::distributed_scan::declare_config, &detect::distributed_scan::create, /*per_target=*/true},
   };
   return kEntries;

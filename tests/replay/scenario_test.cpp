@@ -120,7 +120,9 @@ TEST_P(ScenarioReplay, ReportsExactlyTheGroundTruth) {
   for (size_t i = 0; i < r.alerts.size(); ++i) {
     EXPECT_TRUE(accounted_for(r.alerts[i], r.summary.truth)) << scenario << ": unexpected alert " << r.alert_lines[i];
   }
-  if (r.summary.truth.empty()) EXPECT_TRUE(r.alerts.empty()) << scenario << " must give no alert";
+  if (r.summary.truth.empty()) {
+    EXPECT_TRUE(r.alerts.empty()) << scenario << " must give no alert";
+  }
 }
 
 std::vector<std::tuple<std::string, bool>> all_scenarios() {
@@ -133,8 +135,9 @@ std::vector<std::tuple<std::string, bool>> all_scenarios() {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllScenarios, ScenarioReplay, ::testing::ValuesIn(all_scenarios()),
-                         [](const auto& info) {
-                           std::string n = std::get<0>(info.param) + (std::get<1>(info.param) ? "_ipv6" : "");
+                         [](const auto& param_info) {
+                           const auto& p = param_info.param;
+                           std::string n = std::get<0>(p) + (std::get<1>(p) ? "_ipv6" : "");
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });

@@ -109,7 +109,7 @@ void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept
     ++pending_size_;
     return;
   }
-  if (!m.is_tcp()) return;
+  if (f->state == FlowState::peer_opened || !m.is_tcp()) return;
   const uint8_t fl = m.tcp_flags;
   const bool syn = (fl & kSyn) && !(fl & kAck);
   if (syn && (f->state == FlowState::closed || f->state == FlowState::refused)) {
@@ -139,7 +139,17 @@ void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept
 void FlowTracker::on_to_actor(PacketContext& ctx, const FlowKey& key) noexcept {
   const core::PacketMeta& m = *ctx.meta;
   Flow* f = table_.find(key, m.ts);
-  if (f == nullptr) return;
+  if (f == nullptr) {
+    // The peer opens a flow towards the actor: remember it, so the actor's answers are answers.
+    const ProbeKind kind = classify_probe(m);
+    if (kind == ProbeKind::none) return;
+    f = table_.find_or_insert(key, m.ts).first;
+    f->state = FlowState::peer_opened;
+    f->probe = kind;
+    f->started_ns = m.ts.ns;
+    return;
+  }
+  if (f->state == FlowState::peer_opened) return;
   const bool waiting = f->state == FlowState::probing || f->state == FlowState::unanswered;
   if (m.is_tcp()) {
     const uint8_t fl = m.tcp_flags;

@@ -2,8 +2,9 @@
 // scan-detectors read. It answers, for every packet: is this a first contact (a probe, whatever
 // its flags), an answer to one (success or refusal), a completed handshake, or a close?
 //
-// Flows are keyed from the actor's side (actor, peer, ports, protocol). Only flows the actor
-// starts are tracked: a connection counts as established only when the actor's ACK follows the
+// Flows are keyed from the actor's side (actor, peer, ports, protocol). Flows the peer starts are
+// remembered only so the actor's answers on them are not taken for first contacts. For flows the
+// actor starts: a connection counts as established only when the actor's ACK follows the
 // peer's SYN-ACK (acknowledging its sequence number when the SYN-ACK was seen), so spoofed
 // sources — which never see the SYN-ACK — never establish anything.
 //
@@ -52,7 +53,9 @@ struct FlowKeyHash {
   }
 };
 
-enum class FlowState : uint8_t { probing = 0, answered, refused, unanswered, established, closed };
+// peer_opened: the peer (usually the local host) started this flow — the actor's packets on it are
+// answers, never first contacts (the local host's own DNS lookups, outbound connections).
+enum class FlowState : uint8_t { probing = 0, answered, refused, unanswered, established, closed, peer_opened };
 
 struct Flow {
   FlowState state = FlowState::probing;

@@ -100,6 +100,23 @@ TEST(FlowTracker, IcmpPortUnreachableRefusesAUdpProbe) {
   EXPECT_EQ(r.feed(sim::PacketBuilder().ipv4(kServer, kClient).udp(53, 40001).build(), kT0).flow, FlowEvent::reply_success);
 }
 
+TEST(FlowTracker, AnswersOnFlowsThePeerOpenedAreNotProbes) {
+  // The local host (home) asks a remote resolver: the resolver is the actor, and its answer from
+  // port 53 to the host's ephemeral port is an answer, not a first contact.
+  Rig r;
+  Attribution home({*core::Prefix::parse("198.18.0.0/24")}, 64);
+  r.attribution = std::move(home);
+  const IpAddress resolver = *IpAddress::parse("198.19.9.53");
+  auto q = r.feed(sim::PacketBuilder().ipv4(kServer, resolver).udp(40000, 53).build(), kT0);
+  EXPECT_EQ(q.actor, resolver);
+  EXPECT_EQ(q.flow, FlowEvent::none);
+  auto a = r.feed(sim::PacketBuilder().ipv4(resolver, kServer).udp(53, 40000).build(), kT0);
+  EXPECT_EQ(a.actor, resolver);
+  EXPECT_EQ(a.flow, FlowEvent::none);
+  r.tracker.on_tick(kT0 + Duration::seconds(10));
+  EXPECT_TRUE(r.notices.empty());
+}
+
 TEST(FlowTracker, SpoofedFloodCannotEvictEstablishedConnections) {
   Rig r(64);
   r.tcp(kClient, kServer, 40000, 80, tf::kSyn, 100, 0, kT0);
