@@ -45,7 +45,9 @@ struct SourceState {
 static_assert(sizeof(SourceState) <= 120);
 
 // Sources on their way to a finding survive a crowd of one-off clients.
-bool keep_on_eviction(const SourceState& s) noexcept { return s.evidence || s.report.reported(); }
+bool keep_on_eviction(const SourceState& s) noexcept {
+  return s.evidence || s.report.reported();
+}
 
 class ConnRateDetector final : public Detector {
  public:
@@ -89,15 +91,19 @@ class ConnRateDetector final : public Detector {
  private:
   static void note_target(SourceState& s, const IpAddress& target, uint16_t port) noexcept {
     const uint64_t h = target.hash();
-    if (s.first_target == 0) s.first_target = h;
-    else if (h != s.first_target) s.many_targets = true;
+    if (s.first_target == 0)
+      s.first_target = h;
+    else if (h != s.first_target)
+      s.many_targets = true;
     s.targets.add(h);
     if (s.many_ports) return;
     for (uint8_t i = 0; i < s.port_count; ++i) {
       if (s.ports[i] == port) return;
     }
-    if (s.port_count < kSamplePorts) s.ports[s.port_count++] = port;
-    else s.many_ports = true;
+    if (s.port_count < kSamplePorts)
+      s.ports[s.port_count++] = port;
+    else
+      s.many_ports = true;
   }
 
   void report(const IpAddress& actor, const SourceState& s, uint64_t n, Timestamp now, const IpAddress& target,

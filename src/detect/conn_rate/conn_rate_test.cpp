@@ -42,7 +42,10 @@ struct Net {
   void tcp(Timestamp t, const IpAddress& s, const IpAddress& d, uint16_t sp, uint16_t dp, uint8_t fl, uint32_t seq,
            uint32_t ack) {
     sim::PacketBuilder b;
-    if (s.is_v6()) b.ipv6(s, d); else b.ipv4(s, d);
+    if (s.is_v6())
+      b.ipv6(s, d);
+    else
+      b.ipv4(s, d);
     b.tcp(sp, dp, fl, seq, ack).build_into(buf);
     h.frame(t, buf);
   }
@@ -136,7 +139,8 @@ TEST(ConnRate, OneReportThenUpdatesThenANewEpisode) {
 
 TEST(ConnRate, FindingFields) {
   Net n("detect:\n  conn_rate:\n    limit: 5\n    interval: 60s\n");
-  for (int i = 0; i < 6; ++i) n.connection(kT0 + Duration::seconds(i), kClient, static_cast<uint16_t>(30'000 + i), kServer, 443);
+  for (int i = 0; i < 6; ++i)
+    n.connection(kT0 + Duration::seconds(i), kClient, static_cast<uint16_t>(30'000 + i), kServer, 443);
   const auto& f = n.h.finish();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].detector, "conn_rate");
@@ -248,7 +252,8 @@ TEST(ConnRate, ProfilesAndDisabling) {
 TEST(ConnRate, BadConfigIsRefused) {
   for (const char* bad : {"limit: 0", "limit: -1", "limit: lots", "interval: 0s", "interval: 2d", "capacity: 1",
                           "update_interval: 0s", "rate_limit: 50"}) {
-    EXPECT_THROW(test_config(Profile::normal, std::string("detect:\n  conn_rate:\n    ") + bad + "\n"), std::runtime_error)
+    EXPECT_THROW(test_config(Profile::normal, std::string("detect:\n  conn_rate:\n    ") + bad + "\n"),
+                 std::runtime_error)
         << bad;
   }
 }
@@ -314,16 +319,17 @@ TEST_P(ConnRateQuiet, ReportsNothing) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Others, ConnRateQuiet,
-    ::testing::Values(ScenarioCase{"benign", false}, ScenarioCase{"benign", true}, ScenarioCase{"syn-flood", false},
-                      ScenarioCase{"syn-flood", true}, ScenarioCase{"spoofed-syn-flood", false},
-                      ScenarioCase{"conn-flood", false}, ScenarioCase{"conn-flood", true},
-                      ScenarioCase{"scan-syn", false}, ScenarioCase{"scan-syn", true}, ScenarioCase{"scan-fin", false},
-                      ScenarioCase{"scan-ack", false}, ScenarioCase{"scan-udp", false}, ScenarioCase{"slow-scan", false},
-                      ScenarioCase{"distributed-scan", false}, ScenarioCase{"sweep", false},
-                      ScenarioCase{"sweep", true}, ScenarioCase{"large-packets", false}),
-    [](const auto& p) { return case_name(p.param); });
+INSTANTIATE_TEST_SUITE_P(Others, ConnRateQuiet,
+                         ::testing::Values(ScenarioCase{"benign", false}, ScenarioCase{"benign", true},
+                                           ScenarioCase{"syn-flood", false}, ScenarioCase{"syn-flood", true},
+                                           ScenarioCase{"spoofed-syn-flood", false}, ScenarioCase{"conn-flood", false},
+                                           ScenarioCase{"conn-flood", true}, ScenarioCase{"scan-syn", false},
+                                           ScenarioCase{"scan-syn", true}, ScenarioCase{"scan-fin", false},
+                                           ScenarioCase{"scan-ack", false}, ScenarioCase{"scan-udp", false},
+                                           ScenarioCase{"slow-scan", false}, ScenarioCase{"distributed-scan", false},
+                                           ScenarioCase{"sweep", false}, ScenarioCase{"sweep", true},
+                                           ScenarioCase{"large-packets", false}),
+                         [](const auto& p) { return case_name(p.param); });
 
 // ---- the engine: 1 and 4 workers write the same alerts ----
 
@@ -349,7 +355,8 @@ std::vector<std::string> engine_alerts(const std::string& scenario, bool v6, int
   e.finish();
   std::vector<std::string> out;
   for (const auto& ev : sink.events()) {
-    if (ev.type == output::EventType::alert && ev.picket["detector"] == "conn_rate") out.push_back(output::to_json_line(ev));
+    if (ev.type == output::EventType::alert && ev.picket["detector"] == "conn_rate")
+      out.push_back(output::to_json_line(ev));
   }
   return out;
 }

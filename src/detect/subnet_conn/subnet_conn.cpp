@@ -79,7 +79,7 @@ struct PrefixState {
   uint32_t persistent_hit = 0;  // last boundary whose history sum was over persistent_threshold
   ReportState immediate;
   ReportState persistent;
-  int64_t first_seen_ns = 0;    // the first connection since the prefix was last forgotten
+  int64_t first_seen_ns = 0;                    // the first connection since the prefix was last forgotten
   std::array<uint16_t, kMaxHistory> history{};  // samples, ring indexed by boundary % history_window
   state::DistinctBitmap<64> addresses;          // addresses that connected (estimate)
   std::array<uint16_t, kSamplePorts> ports{};   // server ports connected to (a sample)
@@ -192,7 +192,8 @@ class SubnetConnDetector final : public Detector {
         lowest = &t;
       }
     }
-    TopAddress* slot = free_slot != nullptr ? free_slot : (lowest != nullptr && lowest->connections <= 1 ? lowest : nullptr);
+    TopAddress* slot =
+        free_slot != nullptr ? free_slot : (lowest != nullptr && lowest->connections <= 1 ? lowest : nullptr);
     if (slot == nullptr) return;
     slot->host = h;
     slot->connections = 1;
@@ -318,8 +319,8 @@ class SubnetConnDetector final : public Detector {
   Settings settings_;
   state::BoundedTable<Prefix, PrefixState, PrefixHash> table_;
   std::vector<Prefix> dead_;  // scratch for the sampling pass, reserved up front
-  bool passed_ = false;     // a sampling pass has run
-  uint32_t last_pass_ = 0;  // the boundary it judged last
+  bool passed_ = false;       // a sampling pass has run
+  uint32_t last_pass_ = 0;    // the boundary it judged last
   uint64_t findings_ = 0;
 };
 
@@ -339,8 +340,7 @@ void declare_config(config::Schema& schema) {
       .aggressive(int64_t{30})
       .paranoid(int64_t{10});
   s.duration("interval", Duration::seconds(1), Duration::seconds(1), Duration::seconds(3600),
-             "How often (in packet time) each subnet's established connections are sampled",
-             "seed 000: INTERVAL 1 s");
+             "How often (in packet time) each subnet's established connections are sampled", "seed 000: INTERVAL 1 s");
   s.integer("history_window", 5, 1, kMaxHistory, "Samples summed for the persistent threshold",
             "seed 000: HISTORY_WINDOW 5");
   s.integer("persistent_threshold", 250, 0, 1'000'000,

@@ -56,7 +56,10 @@ struct Net {
   void tcp(Timestamp t, const IpAddress& s, const IpAddress& d, uint16_t sp, uint16_t dp, uint8_t fl, uint32_t seq,
            uint32_t ack) {
     sim::PacketBuilder b;
-    if (s.is_v6()) b.ipv6(s, d); else b.ipv4(s, d);
+    if (s.is_v6())
+      b.ipv6(s, d);
+    else
+      b.ipv4(s, d);
     b.tcp(sp, dp, fl, seq, ack).build_into(buf);
     h.frame(t, buf);
   }
@@ -210,7 +213,7 @@ TEST(SubnetConn, IdleExpiryEndsConnectionsAndTheEpisode) {
   flows.idle_timeout = Duration::seconds(3);
   Net n(kImmediateOnly, Profile::normal, flows);
   n.open_many(kT0 + Duration::millis(200), 11, 4);
-  n.run_to(kT0 + Duration::seconds(20));  // expired at ~3.2 s, history empty 5 samples later
+  n.run_to(kT0 + Duration::seconds(20));          // expired at ~3.2 s, history empty 5 samples later
   EXPECT_EQ(n.h.detector().stats().tracked, 0u);  // nothing left to remember
   // The same subnet again: a new first report, not an update.
   n.open_many(kT0 + Duration::millis(20'200), 11, 4);
@@ -233,8 +236,8 @@ TEST(SubnetConn, EvictedConnectionsLeaveTheGauge) {
   Net n(kImmediateOnly, Profile::normal, flows);
   n.open_many(kT0 + Duration::millis(100), 11, 4);
   for (uint32_t i = 0; i < 200; ++i) {
-    n.tcp(kT0 + Duration::millis(300) + Duration::micros(i), IpAddress::v4(0xC6138000u + i), kServer, 1234, 80, tf::kSyn,
-          1, 0);
+    n.tcp(kT0 + Duration::millis(300) + Duration::micros(i), IpAddress::v4(0xC6138000u + i), kServer, 1234, 80,
+          tf::kSyn, 1, 0);
   }
   n.run_to(kT0 + Duration::seconds(2));
   EXPECT_TRUE(n.h.finish().empty());
@@ -266,7 +269,9 @@ TEST(SubnetConn, AQuietGapCountsAsIntervalsWithTheSameGauge) {
   Net again(kImmediateOnly);
   again.open_many(kT0 + Duration::millis(200), 11, 4);
   again.run_to(kT0 + Duration::millis(1'500));
-  for (int i = 0; i < 11; ++i) again.close(kT0 + Duration::millis(1'600), member(static_cast<uint32_t>(10 + i % 4)), static_cast<uint16_t>(40'000 + i));
+  for (int i = 0; i < 11; ++i)
+    again.close(kT0 + Duration::millis(1'600), member(static_cast<uint32_t>(10 + i % 4)),
+                static_cast<uint16_t>(40'000 + i));
   again.h.advance(kT0 + Duration::seconds(100));
   again.open_many(kT0 + Duration::millis(100'200), 11, 4);
   again.h.advance(kT0 + Duration::seconds(101));
@@ -426,10 +431,10 @@ TEST(SubnetConn, ProfilesAndDisabling) {
 }
 
 TEST(SubnetConn, BadConfigIsRefused) {
-  for (const char* bad : {"prefix_v4: 7", "prefix_v4: 33", "prefix_v6: 31", "prefix_v6: 129", "threshold: -1",
-                          "threshold: 70000", "interval: 0s", "interval: 500ms", "history_window: 0",
-                          "history_window: 21", "persistent_threshold: -1", "capacity: 100", "update_interval: 0s",
-                          "block: true"}) {
+  for (const char* bad :
+       {"prefix_v4: 7", "prefix_v4: 33", "prefix_v6: 31", "prefix_v6: 129", "threshold: -1", "threshold: 70000",
+        "interval: 0s", "interval: 500ms", "history_window: 0", "history_window: 21", "persistent_threshold: -1",
+        "capacity: 100", "update_interval: 0s", "block: true"}) {
     EXPECT_THROW(test_config(Profile::normal, std::string("detect:\n  subnet_conn:\n    ") + bad + "\n"),
                  std::runtime_error)
         << bad;
@@ -538,7 +543,8 @@ std::vector<std::string> engine_alerts(const std::string& scenario, bool v6, int
   e.finish();
   std::vector<std::string> out;
   for (const auto& ev : sink.events()) {
-    if (ev.type == output::EventType::alert && ev.picket["detector"] == "subnet_conn") out.push_back(output::to_json_line(ev));
+    if (ev.type == output::EventType::alert && ev.picket["detector"] == "subnet_conn")
+      out.push_back(output::to_json_line(ev));
   }
   return out;
 }

@@ -41,21 +41,23 @@ struct SourceState {
   Window completed;  // handshakes it completed
   Window aborted;    // RSTs it sent outside an established connection (nmap's answer to a SYN-ACK)
   ReportState report;
-  int64_t first_seen_ns = 0;   // first SYN of the current episode
-  uint64_t first_target = 0;   // hash of the episode's first target; another one sets many_targets
+  int64_t first_seen_ns = 0;  // first SYN of the current episode
+  uint64_t first_target = 0;  // hash of the episode's first target; another one sets many_targets
   state::DistinctBitmap<64> targets;
   std::array<uint16_t, kSamplePorts> ports{};
   uint8_t port_count = 0;
   bool many_ports = false;  // more distinct target ports than the sample holds
   bool many_targets = false;
-  bool evidence = false;    // half-open reached a quarter of the threshold: spared at eviction
+  bool evidence = false;  // half-open reached a quarter of the threshold: spared at eviction
 };
 
 // The size NOTES.md and the docs quote (x86-64).
 static_assert(sizeof(SourceState) <= 184);
 
 // Sources on their way to a finding survive a flood of one-SYN spoofed sources.
-bool keep_on_eviction(const SourceState& s) noexcept { return s.evidence || s.report.reported(); }
+bool keep_on_eviction(const SourceState& s) noexcept {
+  return s.evidence || s.report.reported();
+}
 
 struct Counts {
   uint64_t syns = 0, answered = 0, completed = 0, aborted = 0, half_open = 0;
@@ -127,15 +129,19 @@ class SynFloodDetector final : public Detector {
 
   static void note_target(SourceState& s, const IpAddress& target, uint16_t port) noexcept {
     const uint64_t h = target.hash();
-    if (s.first_target == 0) s.first_target = h;
-    else if (h != s.first_target) s.many_targets = true;
+    if (s.first_target == 0)
+      s.first_target = h;
+    else if (h != s.first_target)
+      s.many_targets = true;
     s.targets.add(h);
     if (s.many_ports) return;
     for (uint8_t i = 0; i < s.port_count; ++i) {
       if (s.ports[i] == port) return;
     }
-    if (s.port_count < kSamplePorts) s.ports[s.port_count++] = port;
-    else s.many_ports = true;
+    if (s.port_count < kSamplePorts)
+      s.ports[s.port_count++] = port;
+    else
+      s.many_ports = true;
   }
 
   Counts counts(const SourceState& s, Timestamp now) const noexcept {
@@ -152,7 +158,8 @@ class SynFloodDetector final : public Detector {
   }
 
   // `target` is the victim side of the packet just counted (reported when it is the only one).
-  void check(const IpAddress& actor, SourceState& s, Timestamp now, const IpAddress& target, FindingSink& out) noexcept {
+  void check(const IpAddress& actor, SourceState& s, Timestamp now, const IpAddress& target,
+             FindingSink& out) noexcept {
     const Counts c = counts(s, now);
     s.evidence = c.half_open >= 2 && c.half_open * 4 >= settings_.threshold;
     if (c.half_open < settings_.threshold || !(c.ratio < settings_.max_completion_ratio)) return;

@@ -43,7 +43,10 @@ struct Net {
   void tcp(Timestamp t, const IpAddress& s, const IpAddress& d, uint16_t sp, uint16_t dp, uint8_t fl, uint32_t seq,
            uint32_t ack) {
     sim::PacketBuilder b;
-    if (s.is_v6()) b.ipv6(s, d); else b.ipv4(s, d);
+    if (s.is_v6())
+      b.ipv6(s, d);
+    else
+      b.ipv4(s, d);
     b.tcp(sp, dp, fl, seq, ack).build_into(buf);
     h.frame(t, buf);
   }
@@ -55,7 +58,8 @@ struct Net {
     const uint32_t cseq = 1000u + cport, sseq = 50'000u + cport;
     tcp(t, client, server, cport, sport, tf::kSyn, cseq, 0);
     tcp(t + Duration::micros(200), server, client, sport, cport, tf::kSyn | tf::kAck, sseq, cseq + 1);
-    if (end == End::complete) tcp(t + Duration::micros(400), client, server, cport, sport, tf::kAck, cseq + 1, sseq + 1);
+    if (end == End::complete)
+      tcp(t + Duration::micros(400), client, server, cport, sport, tf::kAck, cseq + 1, sseq + 1);
     if (end == End::reset) tcp(t + Duration::micros(400), client, server, cport, sport, tf::kRst, cseq + 1, 0);
   }
 
@@ -99,15 +103,14 @@ TEST_P(SynFloodThreshold, HalfOpenAndCompletionRatio) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, SynFloodThreshold,
-    ::testing::Values(ThresholdCase{"below", 19, 0, 0}, ThresholdCase{"at", 20, 0, 20},
-                      ThresholdCase{"above", 21, 0, 20},
-                      // Ratio: completed / syns must stay below 0.5.
-                      ThresholdCase{"ratio_below", 21, 20, 20},  // 20/41 once the 21st SYN is in
-                      ThresholdCase{"ratio_at", 20, 20, 0},      // 20/40
-                      ThresholdCase{"ratio_above", 20, 25, 0}),  // 25/45
-    [](const auto& p) { return std::string(p.param.name); });
+INSTANTIATE_TEST_SUITE_P(Cases, SynFloodThreshold,
+                         ::testing::Values(ThresholdCase{"below", 19, 0, 0}, ThresholdCase{"at", 20, 0, 20},
+                                           ThresholdCase{"above", 21, 0, 20},
+                                           // Ratio: completed / syns must stay below 0.5.
+                                           ThresholdCase{"ratio_below", 21, 20, 20},  // 20/41 once the 21st SYN is in
+                                           ThresholdCase{"ratio_at", 20, 20, 0},      // 20/40
+                                           ThresholdCase{"ratio_above", 20, 25, 0}),  // 25/45
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(SynFlood, AbandonedAndRetransmittedSynsAreNotHalfOpen) {
   Net n("detect:\n  syn_flood:\n    threshold: 10\n");
@@ -155,9 +158,11 @@ TEST(SynFlood, WindowSlidesWithoutBoundaries) {
   {
     // 9 then 9 more 30 s later: never 10 within a window.
     Net n(cfg);
-    for (int i = 0; i < 9; ++i) n.handshake(kT0 + Duration::millis(i), kFlooder, static_cast<uint16_t>(100 + i), kServer, 80);
+    for (int i = 0; i < 9; ++i)
+      n.handshake(kT0 + Duration::millis(i), kFlooder, static_cast<uint16_t>(100 + i), kServer, 80);
     for (int i = 0; i < 9; ++i) {
-      n.handshake(kT0 + Duration::seconds(30) + Duration::millis(i), kFlooder, static_cast<uint16_t>(200 + i), kServer, 80);
+      n.handshake(kT0 + Duration::seconds(30) + Duration::millis(i), kFlooder, static_cast<uint16_t>(200 + i), kServer,
+                  80);
     }
     EXPECT_TRUE(n.findings().empty());
   }
@@ -194,7 +199,8 @@ TEST(SynFlood, OneReportThenUpdatesThenANewEpisode) {
 
 TEST(SynFlood, FindingFields) {
   Net n("detect:\n  syn_flood:\n    threshold: 10\n");
-  for (int i = 0; i < 10; ++i) n.handshake(kT0 + Duration::millis(i), kFlooder, static_cast<uint16_t>(100 + i), kServer, 80);
+  for (int i = 0; i < 10; ++i)
+    n.handshake(kT0 + Duration::millis(i), kFlooder, static_cast<uint16_t>(100 + i), kServer, 80);
   const auto f = n.findings();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].detector, "syn_flood");
@@ -330,10 +336,11 @@ TEST(SynFlood, ProfilesAndDisabling) {
 }
 
 TEST(SynFlood, BadConfigIsRefused) {
-  for (const char* bad : {"threshold: 0", "threshold: -5", "threshold: many", "window: 0s", "window: 2h",
-                          "max_completion_ratio: 1.5", "max_completion_ratio: -0.1", "capacity: 10",
-                          "update_interval: 0s", "colour: red"}) {
-    EXPECT_THROW(test_config(Profile::normal, std::string("detect:\n  syn_flood:\n    ") + bad + "\n"), std::runtime_error)
+  for (const char* bad :
+       {"threshold: 0", "threshold: -5", "threshold: many", "window: 0s", "window: 2h", "max_completion_ratio: 1.5",
+        "max_completion_ratio: -0.1", "capacity: 10", "update_interval: 0s", "colour: red"}) {
+    EXPECT_THROW(test_config(Profile::normal, std::string("detect:\n  syn_flood:\n    ") + bad + "\n"),
+                 std::runtime_error)
         << bad;
   }
 }
@@ -401,20 +408,20 @@ TEST_P(SynFloodQuiet, ReportsNothing) {
   EXPECT_TRUE(p.finish().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Others, SynFloodQuiet,
-    ::testing::Values(ScenarioCase{"benign", false}, ScenarioCase{"benign", true},
-                      ScenarioCase{"spoofed-syn-flood", false}, ScenarioCase{"spoofed-syn-flood", true},
-                      ScenarioCase{"conn-flood", false}, ScenarioCase{"conn-flood", true},
-                      ScenarioCase{"rate-abuse", false}, ScenarioCase{"rate-abuse", true},
-                      ScenarioCase{"scan-syn", false}, ScenarioCase{"scan-syn", true}, ScenarioCase{"scan-fin", false},
-                      ScenarioCase{"scan-null", false}, ScenarioCase{"scan-xmas", false},
-                      ScenarioCase{"scan-ack", false}, ScenarioCase{"scan-maimon", false},
-                      ScenarioCase{"scan-udp", false}, ScenarioCase{"scan-ipproto", false},
-                      ScenarioCase{"slow-scan", false}, ScenarioCase{"distributed-scan", false},
-                      ScenarioCase{"distributed-scan", true}, ScenarioCase{"sweep", false}, ScenarioCase{"sweep", true},
-                      ScenarioCase{"large-packets", false}),
-    [](const auto& p) { return case_name(p.param); });
+INSTANTIATE_TEST_SUITE_P(Others, SynFloodQuiet,
+                         ::testing::Values(ScenarioCase{"benign", false}, ScenarioCase{"benign", true},
+                                           ScenarioCase{"spoofed-syn-flood", false},
+                                           ScenarioCase{"spoofed-syn-flood", true}, ScenarioCase{"conn-flood", false},
+                                           ScenarioCase{"conn-flood", true}, ScenarioCase{"rate-abuse", false},
+                                           ScenarioCase{"rate-abuse", true}, ScenarioCase{"scan-syn", false},
+                                           ScenarioCase{"scan-syn", true}, ScenarioCase{"scan-fin", false},
+                                           ScenarioCase{"scan-null", false}, ScenarioCase{"scan-xmas", false},
+                                           ScenarioCase{"scan-ack", false}, ScenarioCase{"scan-maimon", false},
+                                           ScenarioCase{"scan-udp", false}, ScenarioCase{"scan-ipproto", false},
+                                           ScenarioCase{"slow-scan", false}, ScenarioCase{"distributed-scan", false},
+                                           ScenarioCase{"distributed-scan", true}, ScenarioCase{"sweep", false},
+                                           ScenarioCase{"sweep", true}, ScenarioCase{"large-packets", false}),
+                         [](const auto& p) { return case_name(p.param); });
 
 // ---- the engine: 1 and 4 workers write the same alerts ----
 
@@ -440,7 +447,8 @@ std::vector<std::string> engine_alerts(const std::string& scenario, bool v6, int
   e.finish();
   std::vector<std::string> out;
   for (const auto& ev : sink.events()) {
-    if (ev.type == output::EventType::alert && ev.picket["detector"] == "syn_flood") out.push_back(output::to_json_line(ev));
+    if (ev.type == output::EventType::alert && ev.picket["detector"] == "syn_flood")
+      out.push_back(output::to_json_line(ev));
   }
   return out;
 }
