@@ -8,7 +8,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config git
   clang-14 libclang-rt-14-dev          # libFuzzer targets and the clang sanitizer build
   # libraries
-  libpcap-dev libyaml-cpp-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libpcap-dev libyaml-cpp-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   tcpdump python3 iproute2 time
