@@ -12,6 +12,8 @@ packages=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   tcpdump python3 iproute2 time
+  # nftables enforcer (libnftnl/libmnl) and the nft CLI its kernel tests inspect with
+  libnftnl-dev libmnl-dev nftables
 )
 
 missing=()

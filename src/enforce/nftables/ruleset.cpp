@@ -1,0 +1,311 @@
+#include "enforce/nftables/ruleset.hpp"
+
+#include <fmt/format.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <memory>
+
+#include "enforce/nftables/transaction.hpp"
+
+namespace picket::enforce::nftables {
+
+namespace {
+
+struct TableFree { void operator()(nftnl_table* p) const { nftnl_table_free(p); } };
+struct SetFree { void operator()(nftnl_set* p) const { nftnl_set_free(p); } };
+struct ChainFree { void operator()(nftnl_chain* p) const { nftnl_chain_free(p); } };
+struct RuleFree { void operator()(nftnl_rule* p) const { nftnl_rule_free(p); } };
+struct ObjFree { void operator()(nftnl_obj* p) const { nftnl_obj_free(p); } };
+struct UdataFree { void operator()(nftnl_udata_buf* p) const { nftnl_udata_buf_free(p); } };
+
+// nft's datatype numbers (so `nft list` prints the keys as addresses, protocols and ports).
+constexpr uint32_t kTypeIpv4 = 7;
+constexpr uint32_t kTypeIpv6 = 8;
+constexpr uint32_t kTypeInetProto = 12;
+constexpr uint32_t kTypeInetService = 13;
+constexpr uint32_t concat_type(uint32_t a, uint32_t b, uint32_t c) { return (((a << 6) | b) << 6) | c; }
+
+constexpr uint32_t kReg1 = NFT_REG_1;
+constexpr uint32_t kReg32_00 = 8;  // NFT_REG32_00: concatenations fill consecutive 32-bit registers
+
+const char* kTableComment = "managed by picket; remove with: nft delete table inet picket";
+
+std::string z(std::string_view s) { return std::string(s); }
+
+void put_comment(nftnl_udata_buf* buf, uint8_t type, const char* text) { nftnl_udata_put_strz(buf, type, text); }
+
+struct SetSpec {
+  std::string_view name;
+  uint32_t key_type;
+  uint32_t key_len;
+  uint32_t flags;
+  bool limit_map;
+  uint32_t id;
+};
+
+void append_set(Transaction& tx, std::string_view table, const SetSpec& spec) {
+  std::unique_ptr<nftnl_set, SetFree> s(nftnl_set_alloc());
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, z(table).c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, z(spec.name).c_str());
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, spec.key_type);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, spec.key_len);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, spec.flags);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, spec.id);
+  if (spec.limit_map) nftnl_set_set_u32(s.get(), NFTNL_SET_OBJ_TYPE, NFT_OBJECT_LIMIT);
+  nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_ACK);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  tx.end_message(nlh, fmt::format("create set {}", spec.name));
+}
+
+// --- rule expressions -----------------------------------------------------------------------------
+class RuleBuilder {
+ public:
+  RuleBuilder(std::string_view table, const char* comment) : r_(nftnl_rule_alloc()) {
+    nftnl_rule_set_str(r_.get(), NFTNL_RULE_TABLE, z(table).c_str());
+    nftnl_rule_set_str(r_.get(), NFTNL_RULE_CHAIN, z(kChain).c_str());
+    nftnl_rule_set_u32(r_.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+    std::unique_ptr<nftnl_udata_buf, UdataFree> ud(nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8));
+    put_comment(ud.get(), NFTNL_UDATA_RULE_COMMENT, comment);
+    nftnl_rule_set_data(r_.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+  }
+  RuleBuilder& meta(uint32_t key, uint32_t dreg) {
+    nftnl_expr* e = add("meta");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+    return *this;
+  }
+  RuleBuilder& cmp_eq(const void* data, uint32_t len) {
+    nftnl_expr* e = add("cmp");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+    return *this;
+  }
+  RuleBuilder& cmp_u8(uint8_t v) { return cmp_eq(&v, 1); }
+  RuleBuilder& payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
+    nftnl_expr* e = add("payload");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+    return *this;
+  }
+  RuleBuilder& mask_u8(uint8_t mask) {
+    uint8_t zero = 0;
+    nftnl_expr* e = add("bitwise");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+    return *this;
+  }
+  RuleBuilder& lookup(std::string_view set, uint32_t set_id) {
+    nftnl_expr* e = add("lookup");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, kReg1);
+    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, z(set).c_str());
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+    return *this;
+  }
+  RuleBuilder& limit_map(std::string_view map, uint32_t set_id) {
+    nftnl_expr* e = add("objref");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, kReg32_00);
+    nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, z(map).c_str());
+    nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, set_id);
+    return *this;
+  }
+  RuleBuilder& counter_drop() {
+    add("counter");
+    nftnl_expr* e = add("immediate");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+    return *this;
+  }
+  void append_to(Transaction& tx, std::string what) {
+    nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK);
+    nftnl_rule_nlmsg_build_payload(nlh, r_.get());
+    tx.end_message(nlh, std::move(what));
+  }
+
+ private:
+  nftnl_expr* add(const char* name) {
+    nftnl_expr* e = nftnl_expr_alloc(name);
+    nftnl_rule_add_expr(r_.get(), e);  // the rule owns it
+    return e;
+  }
+  std::unique_ptr<nftnl_rule, RuleFree> r_;
+};
+
+constexpr uint8_t kNfprotoV4 = NFPROTO_IPV4;
+constexpr uint8_t kNfprotoV6 = NFPROTO_IPV6;
+constexpr uint32_t kSetIdBase = 0x7069636b;  // "pick"
+
+}  // namespace
+
+void append_init(Transaction& tx, std::string_view table) {
+  {
+    std::unique_ptr<nftnl_table, TableFree> t(nftnl_table_alloc());
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, z(table).c_str());
+    nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+    std::unique_ptr<nftnl_udata_buf, UdataFree> ud(nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8));
+    put_comment(ud.get(), NFTNL_UDATA_TABLE_COMMENT, kTableComment);
+    nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+    nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+    nftnl_table_nlmsg_build_payload(nlh, t.get());
+    tx.end_message(nlh, fmt::format("create table inet {}", table));
+  }
+  const SetSpec sets[] = {
+      {kSetBan4, kTypeIpv4, 4, NFT_SET_TIMEOUT, false, kSetIdBase + 0},
+      {kSetBan6, kTypeIpv6, 16, NFT_SET_TIMEOUT, false, kSetIdBase + 1},
+      {kSetBanNet4, kTypeIpv4, 4, NFT_SET_TIMEOUT | NFT_SET_INTERVAL, false, kSetIdBase + 2},
+      {kSetBanNet6, kTypeIpv6, 16, NFT_SET_TIMEOUT | NFT_SET_INTERVAL, false, kSetIdBase + 3},
+      {kMapRate4, concat_type(kTypeIpv4, kTypeInetProto, kTypeInetService), 12,
+       NFT_SET_TIMEOUT | NFT_SET_OBJECT, true, kSetIdBase + 4},
+      {kMapRate6, concat_type(kTypeIpv6, kTypeInetProto, kTypeInetService), 24,
+       NFT_SET_TIMEOUT | NFT_SET_OBJECT, true, kSetIdBase + 5},
+  };
+  for (const auto& s : sets) append_set(tx, table, s);
+  {
+    std::unique_ptr<nftnl_chain, ChainFree> c(nftnl_chain_alloc());
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, z(table).c_str());
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, z(kChain).c_str());
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
+    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, kChainPriority);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, "filter");
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+    nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK);
+    nftnl_chain_nlmsg_build_payload(nlh, c.get());
+    tx.end_message(nlh, fmt::format("create chain {}", kChain));
+  }
+  {
+    // Replace the chain's rules in the same transaction: never doubled, never a gap.
+    std::unique_ptr<nftnl_rule, RuleFree> r(nftnl_rule_alloc());
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, z(table).c_str());
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, z(kChain).c_str());
+    nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+    nlmsghdr* nlh = tx.begin_message(NFT_MSG_DELRULE, NLM_F_ACK);
+    nftnl_rule_nlmsg_build_payload(nlh, r.get());
+    tx.end_message(nlh, fmt::format("flush chain {}", kChain));
+  }
+  const uint8_t tcp = IPPROTO_TCP;
+  const uint8_t udp = IPPROTO_UDP;
+  // ip saddr @ban4 / @ban_net4, ip6 saddr @ban6 / @ban_net6: source address at offset 12 (v4) or 8 (v6).
+  RuleBuilder(table, "picket: banned IPv4 addresses").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV4)
+      .payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, kReg1).lookup(kSetBan4, kSetIdBase + 0).counter_drop()
+      .append_to(tx, "add rule ip saddr @ban4 drop");
+  RuleBuilder(table, "picket: banned IPv4 prefixes").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV4)
+      .payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, kReg1).lookup(kSetBanNet4, kSetIdBase + 2).counter_drop()
+      .append_to(tx, "add rule ip saddr @ban_net4 drop");
+  RuleBuilder(table, "picket: banned IPv6 addresses").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV6)
+      .payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, kReg1).lookup(kSetBan6, kSetIdBase + 1).counter_drop()
+      .append_to(tx, "add rule ip6 saddr @ban6 drop");
+  RuleBuilder(table, "picket: banned IPv6 prefixes").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV6)
+      .payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, kReg1).lookup(kSetBanNet6, kSetIdBase + 3).counter_drop()
+      .append_to(tx, "add rule ip6 saddr @ban_net6 drop");
+  // Rate limits: key daddr . l4proto . dport; TCP counts only SYN without ACK (new connections).
+  struct RateRule {
+    uint8_t nfproto, proto;
+    uint32_t daddr_offset, daddr_len;
+    std::string_view map;
+    uint32_t set_id;
+    const char* comment;
+  };
+  const RateRule rate_rules[] = {
+      {kNfprotoV4, tcp, 16, 4, kMapRate4, kSetIdBase + 4, "picket: rate limits, IPv4 TCP SYN"},
+      {kNfprotoV4, udp, 16, 4, kMapRate4, kSetIdBase + 4, "picket: rate limits, IPv4 UDP"},
+      {kNfprotoV6, tcp, 24, 16, kMapRate6, kSetIdBase + 5, "picket: rate limits, IPv6 TCP SYN"},
+      {kNfprotoV6, udp, 24, 16, kMapRate6, kSetIdBase + 5, "picket: rate limits, IPv6 UDP"},
+  };
+  for (const auto& rr : rate_rules) {
+    RuleBuilder b(table, rr.comment);
+    b.meta(NFT_META_NFPROTO, kReg1).cmp_u8(rr.nfproto).meta(NFT_META_L4PROTO, kReg1).cmp_u8(rr.proto);
+    // tcp flags & (fin|syn|rst|ack) == syn
+    if (rr.proto == tcp) b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, kReg1).mask_u8(0x17).cmp_u8(0x02);
+    const uint32_t words = rr.daddr_len / 4;
+    b.payload(NFT_PAYLOAD_NETWORK_HEADER, rr.daddr_offset, rr.daddr_len, kReg32_00)
+        .meta(NFT_META_L4PROTO, kReg32_00 + words)
+        .payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, kReg32_00 + words + 1)
+        .limit_map(rr.map, rr.set_id)
+        .counter_drop()
+        .append_to(tx, fmt::format("add rule {}", rr.comment));
+  }
+}
+
+void append_delete_table(Transaction& tx, std::string_view table, uint16_t type, bool may_be_absent) {
+  std::unique_ptr<nftnl_table, TableFree> t(nftnl_table_alloc());
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, z(table).c_str());
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+  nlmsghdr* nlh = tx.begin_message(type, NLM_F_ACK);
+  nftnl_table_nlmsg_build_payload(nlh, t.get());
+  tx.end_message(nlh, fmt::format("delete table inet {}", table), may_be_absent);
+}
+
+void append_new_limit(Transaction& tx, std::string_view table, std::string_view name, uint32_t rate_per_second) {
+  std::unique_ptr<nftnl_obj, ObjFree> o(nftnl_obj_alloc());
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, z(table).c_str());
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, z(name).c_str());
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, NFPROTO_INET);
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+  nftnl_obj_set_u64(o.get(), NFTNL_OBJ_LIMIT_RATE, rate_per_second);
+  nftnl_obj_set_u64(o.get(), NFTNL_OBJ_LIMIT_UNIT, 1);  // per second
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_LIMIT_BURST, kRateBurst);
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_LIMIT_FLAGS, NFT_LIMIT_F_INV);  // "rate over": matches above the rate
+  nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWOBJ, NLM_F_CREATE | NLM_F_ACK);
+  nftnl_obj_nlmsg_build_payload(nlh, o.get());
+  tx.end_message(nlh, fmt::format("create limit {} ({}/s)", name, rate_per_second));
+}
+
+void append_delete_limit(Transaction& tx, std::string_view table, std::string_view name, uint16_t type,
+                         bool may_be_absent) {
+  std::unique_ptr<nftnl_obj, ObjFree> o(nftnl_obj_alloc());
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, z(table).c_str());
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, z(name).c_str());
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, NFPROTO_INET);
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+  nlmsghdr* nlh = tx.begin_message(type, NLM_F_ACK);
+  nftnl_obj_nlmsg_build_payload(nlh, o.get());
+  tx.end_message(nlh, fmt::format("delete limit {}", name), may_be_absent);
+}
+
+std::vector<uint8_t> build_get_limits(uint32_t seq, std::string_view table) {
+  std::vector<uint8_t> buf(1024);
+  std::unique_ptr<nftnl_obj, ObjFree> o(nftnl_obj_alloc());
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, z(table).c_str());
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_GETOBJ, NFPROTO_INET,
+                                        NLM_F_DUMP | NLM_F_ACK, seq);
+  nftnl_obj_nlmsg_build_payload(nlh, o.get());
+  buf.resize(nlh->nlmsg_len);
+  return buf;
+}
+
+std::optional<LimitObject> parse_limit(const nlmsghdr& nlh) {
+  std::unique_ptr<nftnl_obj, ObjFree> o(nftnl_obj_alloc());
+  if (nftnl_obj_nlmsg_parse(&nlh, o.get()) < 0) return std::nullopt;
+  if (!nftnl_obj_is_set(o.get(), NFTNL_OBJ_NAME) || nftnl_obj_get_u32(o.get(), NFTNL_OBJ_TYPE) != NFT_OBJECT_LIMIT) {
+    return std::nullopt;
+  }
+  LimitObject out;
+  out.name = nftnl_obj_get_str(o.get(), NFTNL_OBJ_NAME);
+  out.rate = nftnl_obj_get_u64(o.get(), NFTNL_OBJ_LIMIT_RATE);
+  return out;
+}
+
+std::string limit_name(std::string_view address, uint8_t proto, uint16_t port, uint32_t tag) {
+  const char* p = proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "proto";
+  return fmt::format("rl_{}_{}_{}_{}", address, p, port, tag);
+}
+
+}  // namespace picket::enforce::nftables
