@@ -4,6 +4,7 @@
 
 #include "app/commands.hpp"
 #include "engine/engine.hpp"
+#include "policy/policy.hpp"
 
 namespace picket::app {
 
@@ -15,6 +16,7 @@ const config::Schema& full_schema() {
                "empty = the command's default (standard output for replay)");
     out.string("log_file", "", "Human-readable text log of the same events; empty = none");
     engine::declare_config(s);
+    policy::declare_config(s);
     return s;
   }();
   return schema;

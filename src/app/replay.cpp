@@ -8,7 +8,10 @@
 
 #include "app/commands.hpp"
 #include "capture/packet_source.hpp"
+#include "enforce/dry_run/dry_run_enforcer.hpp"
 #include "engine/engine.hpp"
+#include "policy/policy.hpp"
+#include "policy/responder.hpp"
 #include "output/sinks.hpp"
 
 namespace picket::app {
@@ -83,6 +86,13 @@ int cmd_replay(const ReplayOptions& opts) {
   auto settings = engine::EngineSettings::from_config(*cfg);
   if (opts.workers != 0) settings.workers = opts.workers;
   engine::Engine eng(*cfg, settings, (*source)->link_type(), sinks);
+  // Policy runs as in the daemon, against a dry-run enforcer: the decisions show what picket
+  // would have blocked, in packet time.
+  policy::MemoryHistory history;
+  policy::Policy pol(policy::PolicySettings::from_config(*cfg), history);
+  enforce::DryRunEnforcer dry_run;
+  policy::PolicyResponder responder(pol, &dry_run);
+  eng.set_responder(&responder);
   ProgressBar bar;
   const bool show_progress = opts.progress && isatty(STDERR_FILENO) == 1;
   const auto start = std::chrono::steady_clock::now();

@@ -185,7 +185,19 @@ void Engine::write_tick(PendingTick& t, std::vector<EpochResult>& worker_results
     for (auto& f : r.findings) findings.push_back(std::move(f));
   }
   std::sort(findings.begin(), findings.end(), detect::finding_less);
-  for (const auto& f : findings) sink_.emit(finding_to_event(f));
+  for (const auto& f : findings) {
+    if (responder_ == nullptr) {
+      sink_.emit(finding_to_event(f));
+      continue;
+    }
+    const auto response = responder_->respond(f, f.ts);
+    sink_.emit(finding_to_event(f, response));
+    for (const auto& ev : response.events) sink_.emit(ev);
+  }
+  if (responder_ != nullptr) {
+    for (const auto& ev : responder_->end_tick(t.at)) sink_.emit(ev);
+    totals_.decisions = responder_->decisions();
+  }
   totals_.findings += findings.size();
   t.totals.findings = totals_.findings;
   if (!t.stats_due) return;
@@ -236,7 +248,7 @@ void Engine::write_tick(PendingTick& t, std::vector<EpochResult>& worker_results
   ev.body["anomalies"] = tot.anomalies;
   ev.body["anomalies_by_name"] = std::move(anomalies);
   ev.body["findings"] = totals_.findings;
-  ev.body["decisions"] = tot.decisions;
+  ev.body["decisions"] = totals_.decisions;
   ev.body["interval"] = {{"seconds", (t.at - t.interval_start).to_seconds()},
                          {"packets", t.interval_packets},
                          {"bytes", t.interval_bytes}};
@@ -287,7 +299,7 @@ void Engine::finish() {
   sink_.flush();
 }
 
-output::Event finding_to_event(const detect::Finding& f) {
+output::Event finding_to_event(const detect::Finding& f, const FindingResponder::Response& response) {
   output::Event ev;
   ev.type = output::EventType::alert;
   ev.ts = f.ts;
@@ -301,7 +313,7 @@ output::Event finding_to_event(const detect::Finding& f) {
   alert.category = f.category;
   alert.severity = static_cast<int>(f.severity);
   alert.signature_id = f.signature_id;
-  alert.action = "allowed";
+  alert.action = response.blocked ? "blocked" : "allowed";
   ev.alert = std::move(alert);
   ev.picket = Json::object();
   ev.picket["detector"] = std::string(f.detector);
@@ -309,6 +321,7 @@ output::Event finding_to_event(const detect::Finding& f) {
   if (f.source_prefix) ev.picket["source_prefix"] = f.source_prefix->to_string();
   if (f.update) ev.picket["update"] = true;
   if (f.aggregate) ev.picket["aggregate"] = true;
+  if (response.allowlisted) ev.picket["allowlisted"] = true;
   if (!f.evidence.is_null()) ev.picket["evidence"] = f.evidence;
   return ev;
 }

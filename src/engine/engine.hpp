@@ -26,6 +26,7 @@
 #include "core/raw_packet.hpp"
 #include "decode/decoder.hpp"
 #include "detect/attribution.hpp"
+#include "engine/responder.hpp"
 #include "engine/worker.hpp"
 #include "output/event.hpp"
 
@@ -78,6 +79,9 @@ class Engine {
   // Ends the last tick, writes everything pending and the final stats event. Call once.
   void finish();
 
+  // Policy and enforcement for findings (may be null: alerts only). Not owned.
+  void set_responder(FindingResponder* r) noexcept { responder_ = r; }
+
   // Packets a capture filter dropped before they reached the engine (for stats).
   void set_filtered_out(uint64_t n) noexcept { totals_.filtered_out = n; }
 
@@ -110,6 +114,7 @@ class Engine {
   EngineSettings settings_;
   decode::Decoder decoder_;
   output::EventSink& sink_;
+  FindingResponder* responder_ = nullptr;
   detect::Attribution attribution_;
   std::vector<std::unique_ptr<detect::Detector>> target_detectors_;
   FindingBuffer target_findings_;
@@ -132,8 +137,9 @@ class Engine {
   int64_t interval_index_ = 1;
 };
 
-// Turns a finding into its alert event (docs/events.md, docs/detectors.md).
-output::Event finding_to_event(const detect::Finding& f);
+// Turns a finding into its alert event (docs/events.md, docs/detectors.md); `response` says what
+// policy made of it.
+output::Event finding_to_event(const detect::Finding& f, const FindingResponder::Response& response = {});
 
 struct RunResult {
   EngineTotals totals;

@@ -1,8 +1,10 @@
 #include "engine/registry.hpp"
 
+#include "detect/blocklist/blocklist.hpp"
 #include "detect/conn_rate/conn_rate.hpp"
 #include "detect/distributed_scan/distributed_scan.hpp"
 #include "detect/flow/flow_tracker.hpp"
+#include "detect/large_packet/large_packet.hpp"
 #include "detect/port_scan/port_scan.hpp"
 #include "detect/spoofed_flood/spoofed_flood.hpp"
 #include "detect/subnet_conn/subnet_conn.hpp"
@@ -27,6 +29,8 @@ const std::vector<Entry>& entries() {
       {&detect::conn_rate::declare_config, &detect::conn_rate::create, /*per_target=*/false},
       {&detect::subnet_conn::declare_config, &detect::subnet_conn::create, /*per_target=*/false},
       {&detect::distributed_scan::declare_config, &detect::distributed_scan::create, /*per_target=*/true},
+      {&detect::blocklist::declare_config, &detect::blocklist::create, /*per_target=*/false},
+      {&detect::large_packet::declare_config, &detect::large_packet::create, /*per_target=*/false},
   };
   return kEntries;
 }
