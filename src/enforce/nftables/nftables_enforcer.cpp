@@ -95,6 +95,8 @@ NftablesEnforcer::NftablesEnforcer(NftablesOptions options, std::unique_ptr<Netl
       // Like nft: start from the clock so answers to an earlier process's socket never match.
       seq_(static_cast<uint32_t>(std::time(nullptr)) & 0x3fffffffu) {}
 
+NftablesEnforcer::~NftablesEnforcer() = default;
+
 core::Result<std::unique_ptr<NftablesEnforcer>> NftablesEnforcer::open(NftablesOptions options) {
   auto sock = open_kernel_socket();
   if (!sock) {

@@ -66,6 +66,8 @@ struct NftablesStats {
 class NftablesEnforcer final : public Enforcer {
  public:
   NftablesEnforcer(NftablesOptions options, std::unique_ptr<NetlinkSocket> socket);
+  // Out of line: an inlined one trips GCC 12's -Wfree-nonheap-object inside Result<unique_ptr<>>.
+  ~NftablesEnforcer() override;
   // With a netlink socket in the calling thread's network namespace.
   static core::Result<std::unique_ptr<NftablesEnforcer>> open(NftablesOptions options = {});
 

@@ -41,14 +41,16 @@ template <typename F>
 auto in_netns(const std::string& name, F fn) -> decltype(fn()) {
   using R = decltype(fn());
   std::optional<R> out;
+  std::string join_error;
   std::thread t([&] {
     if (auto r = join_netns(name); !r) {
-      out.emplace(r.error());
+      join_error = r.error().message;
       return;
     }
     out.emplace(fn());
   });
   t.join();
+  if (!out) return R(core::make_error(join_error));
   return std::move(*out);
 }
 
