@@ -203,7 +203,9 @@ TEST(BoundedState, FiveMillionSpoofedSourcesStayUnderTheCaps) {
     if (det == "port_scan" && e.src_ip == scanner) scanner_found = true;
     if (det == "spoofed_flood") spoofed_found = true;
     // No spoofed source may be reported as an offender on its own.
-    if (!e.src_ip.empty()) EXPECT_EQ(e.src_ip, scanner) << output::to_json_line(e);
+    if (!e.src_ip.empty()) {
+      EXPECT_EQ(e.src_ip, scanner) << output::to_json_line(e);
+    }
   }
   EXPECT_TRUE(scanner_found);
   EXPECT_TRUE(spoofed_found);
