@@ -56,7 +56,7 @@ for suite in "${suites[@]}"; do
         && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
            run_ctest build-asan asan ;;
     fuzz)
-      targets=(fuzz_decode fuzz_config)
+      targets=(fuzz_decode fuzz_config fuzz_blocklist)
       configure_and_build build-fuzz fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPICKET_FUZZ=ON -DPICKET_TESTS=OFF \
         -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DPICKET_FUZZ_SECONDS="$fuzz_seconds" \
         && run_ctest build-fuzz fuzz ;;

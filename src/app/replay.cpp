@@ -8,6 +8,7 @@
 
 #include "app/commands.hpp"
 #include "capture/packet_source.hpp"
+#include "detect/blocklist/blocklists.hpp"
 #include "enforce/dry_run/dry_run_enforcer.hpp"
 #include "engine/engine.hpp"
 #include "policy/policy.hpp"
@@ -55,6 +56,12 @@ std::string with_commas(uint64_t n) {
 int cmd_replay(const ReplayOptions& opts) {
   auto cfg = load_config_or_report(opts.config_path);
   if (!cfg) return kExitBadInput;
+
+  // Blocklist files are read once here (the workers share them); bad lines are skipped, reported.
+  const auto lists = detect::blocklist::load_lists(*cfg);
+  if (lists) {
+    for (const auto& p : lists->problems()) fmt::print(stderr, "picket: warning: {}\n", p.to_string());
+  }
 
   auto source = capture::open_capture_file(opts.file, opts.filter);
   if (!source) {

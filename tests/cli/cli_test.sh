@@ -84,5 +84,38 @@ grep -q "bad.yaml:4:[0-9]*: engine.colour" "$tmp/err" && grep -q "output.log_fil
 expect check-config-missing 2 "nope.yaml" -- "$picket" check-config "$tmp/nope.yaml"
 expect replay-bad-config 2 "bad.yaml" -- "$picket" replay "$tmp/ok.pcap" --config "$tmp/bad.yaml"
 
+# --- detection and decisions from a replay
+"$picket" simulate --scenario scan-syn --out "$tmp/scan.pcap" 2>/dev/null
+expect replay-finds-scan 0 "1 decisions|[1-9] decisions" -- "$picket" replay "$tmp/scan.pcap" --events "$tmp/scan.jsonl"
+grep -q '"event_type":"alert".*"detector":"port_scan"' "$tmp/scan.jsonl" && grep -q '"event_type":"decision"' "$tmp/scan.jsonl" \
+  && { echo "ok   replay-alert-and-decision-events"; pass=$((pass + 1)); } \
+  || { echo "FAIL replay-alert-and-decision-events"; fail=$((fail + 1)); }
+cat >"$tmp/ids.yaml" <<'YAML'
+policy:
+  mode: ids
+  allowlist: [198.19.0.40]
+YAML
+expect replay-allowlisted 0 "0 decisions" -- "$picket" replay "$tmp/scan.pcap" --config "$tmp/ids.yaml" --events "$tmp/allow.jsonl"
+grep -q '"allowlisted":true' "$tmp/allow.jsonl" \
+  && { echo "ok   replay-allowlisted-alert-marked"; pass=$((pass + 1)); } \
+  || { echo "FAIL replay-allowlisted-alert-marked"; fail=$((fail + 1)); }
+printf '198.19.0.40\nnot-an-address\n198.18.0.0/33\n' >"$tmp/bad.list"
+cat >"$tmp/bl.yaml" <<YAML
+detect:
+  blocklist:
+    files: [$tmp/bad.list, $tmp/missing.list]
+YAML
+expect replay-blocklist-problems 0 "bad.list:2.*bad.list:3|bad.list:2" -- "$picket" replay "$tmp/scan.pcap" --config "$tmp/bl.yaml" --events "$tmp/bl.jsonl"
+grep -q "missing.list" "$tmp/err" && grep -q '"detector":"blocklist"' "$tmp/bl.jsonl" \
+  && { echo "ok   replay-blocklist-loads-the-rest"; pass=$((pass + 1)); } \
+  || { echo "FAIL replay-blocklist-loads-the-rest"; cat "$tmp/err"; fail=$((fail + 1)); }
+"$picket" replay "$tmp/scan.pcap" --events "$tmp/w1.jsonl" --workers 1 2>/dev/null
+"$picket" replay "$tmp/scan.pcap" --events "$tmp/w2.jsonl" --workers 2 2>/dev/null
+if diff <(grep -v '"event_type":"stats"' "$tmp/w1.jsonl") <(grep -v '"event_type":"stats"' "$tmp/w2.jsonl") >/dev/null; then
+  echo "ok   replay-workers-identical"; pass=$((pass + 1))
+else
+  echo "FAIL replay-workers-identical"; fail=$((fail + 1))
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
