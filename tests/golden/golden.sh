@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Golden replay test: simulate a scenario, replay it, and compare the events with the checked-in
 # expectation byte for byte. Also replays a second time and checks the output is identical.
-#   golden.sh PICKET SCENARIO PACKETS [simulate options...]
+#   golden.sh PICKET SCENARIO PACKETS|default [simulate options...]
 # With UPDATE_GOLDEN=1 the expectation is rewritten instead.
 set -euo pipefail
 picket=$1 scenario=$2 packets=$3
@@ -13,7 +13,9 @@ expected="$here/expected/$name.jsonl"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$picket" simulate --scenario "$scenario" --packets "$packets" --seed 7 --out "$tmp/c.pcap" "$@" 2>/dev/null
+count=()
+[ "$packets" != default ] && count=(--packets "$packets")
+"$picket" simulate --scenario "$scenario" "${count[@]}" --seed 7 --out "$tmp/c.pcap" "$@" 2>/dev/null
 "$picket" replay "$tmp/c.pcap" --events "$tmp/a.jsonl" --no-progress 2>"$tmp/err1"
 "$picket" replay "$tmp/c.pcap" --events "$tmp/b.jsonl" --no-progress 2>/dev/null
 
