@@ -170,10 +170,10 @@ NetnsPair::~NetnsPair() {
   run_command({"ip", "netns", "del", peer_});
 }
 
-CommandResult NetnsPair::nft(std::vector<std::string> args) const {
+CommandResult NetnsPair::nft(std::vector<std::string> args, milliseconds limit) const {
   std::vector<std::string> argv = {"ip", "netns", "exec", host_, "nft"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_command(argv);
+  return run_command(argv, limit);
 }
 
 core::Result<core::UniqueFd> tcp_listen(const std::string& ns, const core::IpAddress& addr, uint16_t port) {

@@ -69,7 +69,7 @@ class NetnsPair {
   const std::string& host() const noexcept { return host_; }
   const std::string& peer() const noexcept { return peer_; }
   // Runs `nft args...` in the host namespace.
-  CommandResult nft(std::vector<std::string> args) const;
+  CommandResult nft(std::vector<std::string> args, milliseconds limit = milliseconds(10000)) const;
 
  private:
   NetnsPair(std::string host, std::string peer) : host_(std::move(host)), peer_(std::move(peer)) {}
