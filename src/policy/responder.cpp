@@ -37,6 +37,7 @@ output::Event decision_event(const core::Decision& d, std::string_view enforcer,
   ev.body["reason"] = d.reason;
   ev.body["enforcer"] = std::string(enforcer);
   ev.body["dry_run"] = dry_run;
+  ev.picket = Json{{"detector", d.detector}};
   return ev;
 }
 
@@ -47,9 +48,11 @@ engine::FindingResponder::Response PolicyResponder::respond(const detect::Findin
   r.blocked = v.decision.has_value() || v.already_active;
   if (!v.decision) return r;
   ++decisions_;
-  const bool dry = enforcer_ == nullptr || policy_.settings().dry_run;
+  // Nothing reaches a kernel in IDS mode, without an enforcer, or with the dry-run one (replay).
+  const bool dry = enforcer_ == nullptr || policy_.settings().dry_run || enforcer_->name() == "dry-run";
+  const bool apply = enforcer_ != nullptr && !policy_.settings().dry_run;
   r.events.push_back(decision_event(*v.decision, enforcer_ ? enforcer_->name() : "none", dry));
-  if (!dry && pending_.size() < kMaxPending) pending_.push_back(std::move(*v.decision));
+  if (apply && pending_.size() < kMaxPending) pending_.push_back(std::move(*v.decision));
   return r;
 }
 
