@@ -14,6 +14,7 @@ packages=(
   tcpdump python3 iproute2 time
   # nftables enforcer (libnftnl/libmnl) and the nft CLI its kernel tests inspect with
   libnftnl-dev libmnl-dev nftables
+  ipset iptables                       # ipset enforcer (ipset restore, iptables raw PREROUTING rules)
 )
 
 missing=()
