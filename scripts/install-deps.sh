@@ -15,6 +15,7 @@ packages=(
   # nftables enforcer (libnftnl/libmnl) and the nft CLI its kernel tests inspect with
   libnftnl-dev libmnl-dev nftables
   ipset iptables                       # ipset enforcer (ipset restore, iptables raw PREROUTING rules)
+  libnetfilter-conntrack-dev conntrack # conntrack cleanup on block (its kernel tests read with `conntrack -L`)
 )
 
 missing=()
