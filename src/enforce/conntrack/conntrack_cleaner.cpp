@@ -94,9 +94,19 @@ class KernelConntrack final : public ConntrackTable {
   }
 
  private:
+  // Drops whatever an earlier, failed call left unread (the rest of a dump, late acks), so it is
+  // not taken for this call's replies.
+  void drain(std::vector<char>& buf) {
+    const int fd = mnl_socket_get_fd(sock_.get());
+    for (int i = 0; i < kMaxRecvsPerCall; ++i) {
+      if (recv(fd, buf.data(), buf.size(), MSG_DONTWAIT) <= 0) return;
+    }
+  }
+
   // Collects the entries whose original source is inside `source` into `out`; returns 0 or errno.
   int dump(const core::Prefix& source, bool kernel_filter, std::vector<CtPtr>& out) {
     std::vector<char> buf(kRecvBufferSize);
+    drain(buf);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;

@@ -3,6 +3,9 @@
 // the host namespace's conntrack table; `conntrack -L` (an independent reader) counts them.
 // Skipped (with the reason) when not root or when the tools are missing.
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <regex>
@@ -147,6 +150,25 @@ TEST_F(ConntrackKernelTest, ManyEntriesInSeveralBatches) {
   ASSERT_GE(before, kMany);
   EXPECT_EQ(remove_from("198.18.0.3"), static_cast<uint64_t>(before));
   EXPECT_EQ(entries_from("198.18.0.3"), 0);
+}
+
+// Without CAP_NET_ADMIN the kernel refuses, and the error keeps the errno text. Runs on a thread
+// that dropped the capability (capabilities are per thread), so the test process keeps its own.
+TEST_F(ConntrackKernelTest, WithoutCapNetAdminTheErrorSaysSo) {
+  connect_from("198.18.0.2", 1);
+  auto r = in_netns(net_->host(), []() -> core::Result<uint64_t> {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (syscall(SYS_capget, &header, data) != 0) return core::make_error("capget failed");
+    data[CAP_NET_ADMIN / 32].effective &= ~(1u << (CAP_NET_ADMIN % 32));
+    if (syscall(SYS_capset, &header, data) != 0) return core::make_error("capset failed");
+    auto weak = ConntrackCleaner::open();
+    if (!weak) return weak.error();
+    return weak->remove_from(pfx("198.18.0.2"));
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "conntrack: dump 198.18.0.2: Operation not permitted");
+  EXPECT_EQ(entries_from("198.18.0.2"), 1);
 }
 
 }  // namespace
