@@ -84,7 +84,13 @@ class IpAddress {
   }
 
   friend bool operator==(const IpAddress& a, const IpAddress& b) noexcept {
-    return a.family_ == b.family_ && a.bytes_ == b.bytes_;
+    // Two 64-bit compares: this sits on every hash-table probe of the packet path.
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.bytes_.data(), 8);
+    std::memcpy(&a1, a.bytes_.data() + 8, 8);
+    std::memcpy(&b0, b.bytes_.data(), 8);
+    std::memcpy(&b1, b.bytes_.data() + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0 && a.family_ == b.family_;
   }
   friend auto operator<=>(const IpAddress& a, const IpAddress& b) noexcept {
     if (auto c = a.family_ <=> b.family_; c != 0) return c;

@@ -9,6 +9,9 @@
 //   are moved to the front before the oldest entry is evicted anyway. Both are counted.
 // - Lookups and inserts are O(1) expected (open addressing, linear probing, backward-shift erase).
 //
+// Hash may be cheap and poorly mixed (e.g. XOR of fields): the table mixes it before use, because
+// it indexes by the low bits and keys that differ in one field must not share a home slot.
+//
 // Value must be default-constructible. Provide `bool keep_on_eviction(const Value&)` by ADL to
 // protect entries; the default protects none.
 #pragma once
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "core/time.hpp"
+#include "state/mix.hpp"
 
 namespace picket::state {
 
@@ -64,7 +68,7 @@ class BoundedTable {
 
   // The entry for `key`, marked as seen at `now`; nullptr if absent.
   Value* find(const Key& key, core::Timestamp now) noexcept {
-    const uint64_t h = hash_(key);
+    const uint64_t h = mixed_hash(key);
     const uint32_t i = lookup(key, h);
     if (i == kNil) return nullptr;
     touch(i, now);
@@ -72,18 +76,18 @@ class BoundedTable {
   }
   // Looks without touching (for reads that must not change eviction order).
   const Value* peek(const Key& key) const noexcept {
-    const uint32_t i = lookup(key, hash_(key));
+    const uint32_t i = lookup(key, mixed_hash(key));
     return i == kNil ? nullptr : &slots_[i].value;
   }
   Value* peek(const Key& key) noexcept {
-    const uint32_t i = lookup(key, hash_(key));
+    const uint32_t i = lookup(key, mixed_hash(key));
     return i == kNil ? nullptr : &slots_[i].value;
   }
 
   // The entry for `key`, inserted (default-constructed) if absent, evicting if full.
   // Returns the value and whether it was inserted.
   std::pair<Value*, bool> find_or_insert(const Key& key, core::Timestamp now) noexcept {
-    const uint64_t h = hash_(key);
+    const uint64_t h = mixed_hash(key);
     uint32_t i = lookup(key, h);
     if (i != kNil) {
       touch(i, now);
@@ -105,7 +109,7 @@ class BoundedTable {
   }
 
   bool erase(const Key& key) noexcept {
-    const uint32_t i = lookup(key, hash_(key));
+    const uint32_t i = lookup(key, mixed_hash(key));
     if (i == kNil) return false;
     remove_slot(i);
     return true;
@@ -149,6 +153,8 @@ class BoundedTable {
     uint32_t prev = kNil;
     uint32_t next = kNil;
   };
+
+  uint64_t mixed_hash(const Key& key) const noexcept { return mix64(static_cast<uint64_t>(hash_(key))); }
 
   // Index entries pack the slot number (low 32 bits) with the hash's top bits (high 32) so most
   // mismatches are rejected without touching the slot.
