@@ -46,6 +46,11 @@ class ClassicPcapSource final : public PacketSource {
 
   size_t read_batch(std::span<core::RawPacket> out) noexcept override {
     if (done_) return 0;
+    // The previous batch's pointers are dead now: let the pages behind us go (RSS stays flat).
+    if (pos_ - released_ >= kReleaseStep) {
+      file_.release_before(pos_);
+      released_ = pos_;
+    }
     const uint8_t* const base = file_.bytes().data();
     const size_t size = file_.size();
     size_t pos = pos_;
@@ -89,6 +94,8 @@ class ClassicPcapSource final : public PacketSource {
   }
 
  private:
+  static constexpr size_t kReleaseStep = size_t{64} << 20;
+
   void fail_header(size_t pos, size_t left) noexcept {
     set_error(fmt::format("{}: truncated record header after {} packets ({} of {} bytes at offset {})", file_.path(),
                           records_, left, kRecordHeaderLen, pos));
@@ -112,6 +119,7 @@ class ClassicPcapSource final : public PacketSource {
   std::optional<BpfFilter> filter_;
   std::optional<core::Error> error_;
   size_t pos_ = kFileHeaderLen;
+  size_t released_ = 0;  // bytes before this were handed back with release_before
   uint64_t records_ = 0;  // complete records read, filtered or not: a position a person can check
   uint64_t filtered_ = 0;
   int link_type_;

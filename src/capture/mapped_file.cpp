@@ -1,5 +1,9 @@
 #include "capture/mapped_file.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -57,6 +61,13 @@ void MappedFile::unmap() noexcept {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
   data_ = nullptr;
   size_ = 0;
+}
+
+void MappedFile::release_before(size_t offset) noexcept {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t end = std::min(offset, size_) / page * page;
+  if (data_ == nullptr || end == 0) return;
+  (void)::madvise(const_cast<uint8_t*>(data_), end, MADV_DONTNEED);
 }
 
 }  // namespace picket::capture

@@ -31,6 +31,10 @@ class MappedFile {
   ~MappedFile();
 
   std::span<const uint8_t> bytes() const noexcept { return {data_, size_}; }
+  // Tells the kernel the bytes before `offset` will not be read again, so their pages leave this
+  // process's resident set (they stay in the page cache; reading them again would still work).
+  // Keeps a replay's RSS flat however large the file.
+  void release_before(size_t offset) noexcept;
   size_t size() const noexcept { return size_; }
   const std::string& path() const noexcept { return path_; }
 
