@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "enforce/dry_run/dry_run_enforcer.hpp"
+#include "policy/local_addresses.hpp"
 #include "policy/responder.hpp"
 
 namespace picket::policy {
@@ -187,6 +188,37 @@ TEST(PolicyResponder, IdsModeDecidesButAppliesNothing) {
   EXPECT_EQ(resp.events[0].body["dry_run"], true);
   r.end_tick(kT0);
   EXPECT_TRUE(dry.applied().empty());
+}
+
+}  // namespace
+}  // namespace picket::policy
+
+namespace picket::policy {
+namespace {
+
+TEST(LocalAddresses, IncludeLoopback) {
+  const auto local = local_addresses_and_gateways();
+  EXPECT_NE(std::find(local.begin(), local.end(), *core::Prefix::parse("127.0.0.1/32")), local.end());
+}
+
+TEST(LocalAddresses, DefaultGatewaysFromProcFiles) {
+  const char* route =
+      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+      "eth0\t00000000\t011212C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+      "eth0\t001212C6\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+      "garbage line\n";
+  const auto v4 = parse_proc_net_route(route);
+  ASSERT_EQ(v4.size(), 1u);
+  EXPECT_EQ(v4[0].to_string(), "198.18.18.1");
+  const char* route6 =
+      "00000000000000000000000000000000 00 00000000000000000000000000000000 00 20010db8000000000000000000000001 "
+      "00000400 00000001 00000000 00000003 eth0\n"
+      "20010db8000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 "
+      "00000100 00000001 00000000 00000001 eth0\n"
+      "short\n";
+  const auto v6 = parse_proc_net_ipv6_route(route6);
+  ASSERT_EQ(v6.size(), 1u);
+  EXPECT_EQ(v6[0].to_string(), "2001:db8::1");
 }
 
 }  // namespace
