@@ -150,7 +150,10 @@ class SynFloodDetector final : public Detector {
     c.answered = s.answered.sum(shape_, now);
     c.completed = s.completed.sum(shape_, now);
     c.aborted = s.aborted.sum(shape_, now);
-    const uint64_t settled = c.completed + c.aborted;
+    // A source that resets the SYN-ACKs it gets back is a scanner when its SYNs spread over many
+    // ports (nmap -sS), but a flooder when they hammer a few (hping3 -S: its kernel resets every
+    // SYN-ACK for a connection it never opened). Only the scanner's resets settle a handshake.
+    const uint64_t settled = c.completed + (s.many_ports ? c.aborted : 0);
     c.half_open = c.answered > settled ? c.answered - settled : 0;
     // A SYN can slide out of the window before its completion does: keep the ratio within 0..1.
     c.ratio = c.syns == 0 ? 0.0 : std::min(1.0, static_cast<double>(c.completed) / static_cast<double>(c.syns));

@@ -141,6 +141,23 @@ TEST(SynFlood, AbandonedAndRetransmittedSynsAreNotHalfOpen) {
   EXPECT_TRUE(r.findings().empty());
 }
 
+// hping3 -S: raw SYNs to one port; the flooder's own kernel resets every SYN-ACK (it never opened
+// those connections). Resets aimed at a few ports do not settle anything: it is a flood.
+TEST(SynFlood, ResetsFromAFlooderOnOnePortStillMakeAFlood) {
+  Net n("detect:\n  syn_flood:\n    threshold: 10\n");
+  Timestamp t = kT0;
+  for (int i = 0; i < 9; ++i, t = t + Duration::millis(1)) {
+    n.handshake(t, kFlooder, static_cast<uint16_t>(1000 + i), kServer, 80, Net::End::reset);
+  }
+  EXPECT_TRUE(n.h.findings().empty());  // 9: just below
+  n.handshake(t, kFlooder, 1009, kServer, 80, Net::End::reset);
+  const auto f = n.findings();
+  ASSERT_EQ(f.size(), 1u);  // 10: at the threshold
+  EXPECT_EQ(f[0].source, kFlooder);
+  EXPECT_EQ(f[0].evidence["half_open"], 10);
+  EXPECT_GE(f[0].evidence["aborted"].get<int>(), 9);  // reported at the 10th SYN-ACK, before its reset
+}
+
 TEST(SynFlood, BackscatterCreatesNoState) {
   Net n("");
   // SYN-ACKs to addresses that never sent a SYN (replies to someone else's spoofed flood).
