@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "detect/testing/harness.hpp"
 #include "engine/engine.hpp"
 #include "output/event.hpp"
 #include "output/sinks.hpp"
@@ -22,11 +23,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 const config::Config& normal_config() {
-  static const config::Config cfg = [] {
-    config::Schema schema;
-    engine::declare_config(schema);
-    return config::defaults(schema, config::Profile::normal);
-  }();
+  static const config::Config cfg = detect::testing::test_config();
   return cfg;
 }
 
@@ -37,37 +34,17 @@ struct Replay {
   engine::EngineTotals totals;
 };
 
-Replay replay(const std::string& scenario, bool ipv6, uint32_t workers = 1, uint64_t packets = 0) {
-  output::MemorySink sink;
-  auto settings = engine::EngineSettings::from_config(normal_config());
-  settings.workers = workers;
-  engine::Engine eng(normal_config(), settings, core::link_type::kEthernet, sink);
-  struct Feed : sim::FrameSink {
-    explicit Feed(engine::Engine& e) : e_(e) {}
-    void frame(core::Timestamp ts, std::span<const uint8_t> bytes, uint32_t wire_len) override {
-      core::RawPacket p;
-      p.ts = ts;
-      p.data = bytes.data();
-      p.cap_len = static_cast<uint32_t>(bytes.size());
-      p.wire_len = wire_len;
-      e_.process(p);
-    }
-    engine::Engine& e_;
-  } feed(eng);
+Replay replay(const std::string& scenario, bool ipv6, uint32_t workers = 1) {
   sim::ScenarioOptions opts;
   opts.ipv6 = ipv6;
-  opts.packets = packets;
-  auto summary = sim::generate(scenario, opts, feed);
-  EXPECT_TRUE(summary.ok()) << (summary.ok() ? "" : summary.error().message);
-  eng.finish();
+  auto run = detect::testing::run_engine(normal_config(), scenario, opts, workers);
   Replay r;
-  if (summary.ok()) r.summary = std::move(summary.value());
-  r.totals = eng.totals();
-  for (const auto& e : sink.events()) {
-    if (e.type != output::EventType::alert) continue;
-    r.alerts.push_back(e);
-    r.alert_lines.push_back(output::to_json_line(e));
+  r.summary = std::move(run.summary);
+  r.totals = run.totals;
+  for (auto& e : run.events) {
+    if (e.type == output::EventType::alert) r.alerts.push_back(std::move(e));
   }
+  r.alert_lines = detect::testing::alert_lines(r.alerts);
   return r;
 }
 

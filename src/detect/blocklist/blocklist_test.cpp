@@ -327,37 +327,11 @@ TEST(Blocklist, SameFindingsForAnyNumberOfWorkers) {
   const config::Config cfg =
       test_config(Profile::normal, "detect:\n  blocklist:\n    addresses: [198.19.0.30, 198.19.0.40, 198.18.0.10]\n");
   auto run = [&](uint32_t workers) {
-    engine::EngineSettings settings;
-    settings.workers = workers;
-    output::MemorySink sink;
-    {
-      engine::Engine eng(cfg, settings, core::link_type::kEthernet, sink);
-      struct Feed : sim::FrameSink {
-        explicit Feed(engine::Engine& e) : e_(e) {}
-        void frame(Timestamp ts, std::span<const uint8_t> bytes, uint32_t wire_len) override {
-          core::RawPacket p;
-          p.ts = ts;
-          p.data = bytes.data();
-          p.cap_len = static_cast<uint32_t>(bytes.size());
-          p.wire_len = wire_len;
-          e_.process(p);
-        }
-        engine::Engine& e_;
-      } feed(eng);
-      sim::ScenarioOptions opts;
-      opts.packets = 20'000;
-      EXPECT_TRUE(sim::generate("mixed", opts, feed).ok());
-      eng.finish();
-    }
-    std::vector<std::string> lines;
-    for (const auto& e : sink.events()) {
-      if (e.type != output::EventType::alert) continue;
-      const std::string line = output::to_json_line(e);
-      if (line.find("\"detector\":\"blocklist\"") != std::string::npos ||
-          line.find("\"detector\":\"large_packet\"") != std::string::npos) {
-        lines.push_back(line);
-      }
-    }
+    sim::ScenarioOptions opts;
+    opts.packets = 20'000;
+    const auto events = testing::run_engine(cfg, "mixed", opts, workers).events;
+    std::vector<std::string> lines = testing::alert_lines(events, "blocklist");
+    for (auto& l : testing::alert_lines(events, "large_packet")) lines.push_back(std::move(l));
     return lines;
   };
   const auto one = run(1);

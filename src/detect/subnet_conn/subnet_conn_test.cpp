@@ -521,32 +521,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- the engine: 1 and 4 workers write the same alerts ----
 
-std::vector<std::string> engine_alerts(const std::string& scenario, bool v6, int workers) {
-  const auto cfg = test_config(Profile::normal, "engine:\n  workers: " + std::to_string(workers) + "\n");
-  output::MemorySink sink;
-  engine::Engine e(cfg, engine::EngineSettings::from_config(cfg), core::link_type::kEthernet, sink);
-  struct Feed : sim::FrameSink {
-    explicit Feed(engine::Engine& en) : en_(en) {}
-    void frame(Timestamp ts, std::span<const uint8_t> bytes, uint32_t wire_len) override {
-      core::RawPacket p;
-      p.ts = ts;
-      p.data = bytes.data();
-      p.cap_len = static_cast<uint32_t>(bytes.size());
-      p.wire_len = wire_len;
-      en_.process(p);
-    }
-    engine::Engine& en_;
-  } feed(e);
+std::vector<std::string> engine_alerts(const std::string& scenario, bool v6, uint32_t workers) {
   sim::ScenarioOptions o;
   o.ipv6 = v6;
-  EXPECT_TRUE(sim::generate(scenario, o, feed).ok());
-  e.finish();
-  std::vector<std::string> out;
-  for (const auto& ev : sink.events()) {
-    if (ev.type == output::EventType::alert && ev.picket["detector"] == "subnet_conn")
-      out.push_back(output::to_json_line(ev));
-  }
-  return out;
+  return testing::alert_lines(testing::run_engine(test_config(), scenario, o, workers).events, "subnet_conn");
 }
 
 TEST(SubnetConn, SameAlertsWithOneOrFourWorkers) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/engine.hpp"
+#include "output/sinks.hpp"
 
 namespace picket::detect::testing {
 
@@ -84,6 +85,40 @@ const std::vector<Finding>& Harness::finish() {
   if (!per_target_) flows_.on_tick(at);
   detector_->on_tick(at, *sink_);
   return findings_;
+}
+
+EngineRun run_engine(const config::Config& cfg, std::string_view scenario, const sim::ScenarioOptions& opts,
+                     uint32_t workers) {
+  output::MemorySink sink;
+  auto settings = engine::EngineSettings::from_config(cfg);
+  if (workers != 0) settings.workers = workers;
+  engine::Engine eng(cfg, settings, core::link_type::kEthernet, sink);
+  struct Feed : sim::FrameSink {
+    explicit Feed(engine::Engine& e) : e_(e) {}
+    void frame(core::Timestamp ts, std::span<const uint8_t> bytes, uint32_t wire_len) override {
+      core::RawPacket p;
+      p.ts = ts;
+      p.data = bytes.data();
+      p.cap_len = static_cast<uint32_t>(bytes.size());
+      p.wire_len = wire_len;
+      e_.process(p);
+    }
+    engine::Engine& e_;
+  } feed(eng);
+  auto summary = sim::generate(scenario, opts, feed);
+  if (!summary) throw std::runtime_error(summary.error().message);
+  eng.finish();
+  return EngineRun{sink.events(), std::move(summary.value()), eng.totals()};
+}
+
+std::vector<std::string> alert_lines(const std::vector<output::Event>& events, std::string_view detector) {
+  std::vector<std::string> out;
+  for (const auto& ev : events) {
+    if (ev.type != output::EventType::alert) continue;
+    if (!detector.empty() && ev.picket.value("detector", std::string()) != detector) continue;
+    out.push_back(output::to_json_line(ev));
+  }
+  return out;
 }
 
 config::Config test_config(config::Profile profile, std::string_view overrides_yaml) {

@@ -14,6 +14,8 @@
 #include "detect/attribution.hpp"
 #include "detect/detector.hpp"
 #include "detect/flow/flow_tracker.hpp"
+#include "engine/engine.hpp"
+#include "output/event.hpp"
 #include "sim/scenario.hpp"
 
 namespace picket::detect::testing {
@@ -54,6 +56,19 @@ class Harness {
   int64_t epoch_ = 0;
   core::Timestamp now_;
 };
+
+// A simulator scenario through the whole engine (decode, attribution, every detector, ticks,
+// alert events), as `picket replay` runs it but in memory. `workers` overrides engine.workers
+// when non-zero.
+struct EngineRun {
+  std::vector<output::Event> events;
+  sim::SimSummary summary;
+  engine::EngineTotals totals;
+};
+EngineRun run_engine(const config::Config& cfg, std::string_view scenario, const sim::ScenarioOptions& opts,
+                     uint32_t workers = 0);
+// The alert events among `events` as JSON lines: those of `detector`, or all when it is empty.
+std::vector<std::string> alert_lines(const std::vector<output::Event>& events, std::string_view detector = "");
 
 // The full schema's defaults for `profile` with `overrides` applied (YAML text), for building a
 // detector under test. Fails the test (throws) on a bad override.
