@@ -67,6 +67,17 @@ struct DetectorStats {
   uint64_t evictions_with_evidence = 0;
   uint64_t findings = 0;
   uint64_t memory_bytes = 0;  // fixed at construction
+
+  // Sums another worker's instance into this one (capacity and memory add up: they are per worker).
+  DetectorStats& operator+=(const DetectorStats& o) noexcept {
+    tracked += o.tracked;
+    capacity += o.capacity;
+    evictions += o.evictions;
+    evictions_with_evidence += o.evictions_with_evidence;
+    findings += o.findings;
+    memory_bytes += o.memory_bytes;
+    return *this;
+  }
 };
 
 class Detector {

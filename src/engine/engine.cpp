@@ -211,31 +211,22 @@ void Engine::write_tick(PendingTick& t, std::vector<EpochResult>& worker_results
   for (size_t i = 1; i < counts.size(); ++i) {
     if (counts[i] != 0) anomalies[std::string(decode::anomaly_name(static_cast<decode::Anomaly>(i)))] = counts[i];
   }
-  // Detector stats summed over workers (capacity and memory are per worker, so they add up).
-  Json detectors = Json::object();
-  auto add_stats = [&](std::string_view name, const detect::DetectorStats& s) {
-    Json& d = detectors[std::string(name)];
-    if (d.is_null()) d = Json{{"tracked", 0}, {"capacity", 0}, {"evictions", 0}, {"evictions_with_evidence", 0},
-                              {"findings", 0}, {"memory_bytes", 0}};
-    d["tracked"] = d["tracked"].get<uint64_t>() + s.tracked;
-    d["capacity"] = d["capacity"].get<uint64_t>() + s.capacity;
-    d["evictions"] = d["evictions"].get<uint64_t>() + s.evictions;
-    d["evictions_with_evidence"] = d["evictions_with_evidence"].get<uint64_t>() + s.evictions_with_evidence;
-    d["findings"] = d["findings"].get<uint64_t>() + s.findings;
-    d["memory_bytes"] = d["memory_bytes"].get<uint64_t>() + s.memory_bytes;
-  };
-  for (const auto& [name, s] : t.target_stats) add_stats(name, s);
+  // Detector and flow stats summed over workers, detectors in the order they run.
+  NamedStats summed = t.target_stats;
   detect::FlowStats flows;
   for (const auto& r : worker_results) {
-    for (const auto& [name, s] : r.stats) add_stats(name, s);
-    flows.flows += r.flow_stats.flows;
-    flows.capacity += r.flow_stats.capacity;
-    flows.evictions += r.flow_stats.evictions;
-    flows.established_evicted += r.flow_stats.established_evicted;
-    flows.probes += r.flow_stats.probes;
-    flows.established += r.flow_stats.established;
-    flows.pending_dropped += r.flow_stats.pending_dropped;
-    flows.memory_bytes += r.flow_stats.memory_bytes;
+    for (const auto& [name, st] : r.stats) {
+      auto it = std::find_if(summed.begin(), summed.end(), [&](const auto& e) { return e.first == name; });
+      if (it == summed.end()) summed.emplace_back(name, st);
+      else it->second += st;
+    }
+    flows += r.flow_stats;
+  }
+  Json detectors = Json::object();
+  for (const auto& [name, st] : summed) {
+    detectors[std::string(name)] = {{"tracked", st.tracked},     {"capacity", st.capacity},
+                                    {"evictions", st.evictions}, {"evictions_with_evidence", st.evictions_with_evidence},
+                                    {"findings", st.findings},   {"memory_bytes", st.memory_bytes}};
   }
   ev.body = Json::object();
   ev.body["final"] = t.final_tick;

@@ -75,6 +75,18 @@ struct FlowStats {
   uint64_t established = 0;
   uint64_t pending_dropped = 0;  // probe-timeout queue overflowed (answers still counted)
   uint64_t memory_bytes = 0;
+
+  FlowStats& operator+=(const FlowStats& o) noexcept {
+    flows += o.flows;
+    capacity += o.capacity;
+    evictions += o.evictions;
+    established_evicted += o.established_evicted;
+    probes += o.probes;
+    established += o.established;
+    pending_dropped += o.pending_dropped;
+    memory_bytes += o.memory_bytes;
+    return *this;
+  }
 };
 
 class FlowTracker {
