@@ -137,23 +137,32 @@ Duration Policy::escalate(Duration base, uint32_t prior) const noexcept {
 
 void Policy::forget(const core::Prefix& target) { active_.erase({target, 0, 0}); }
 
+bool Policy::in_force(const ActiveKey& key, core::Timestamp now) {
+  // Expired decisions leave lazily: the one asked about now, and all of them whenever the map
+  // has doubled since the last sweep (so it stays proportional to what is really in force).
+  if (active_.size() >= 2 * swept_size_ + 64) {
+    for (auto a = active_.begin(); a != active_.end();) a = a->second <= now ? active_.erase(a) : std::next(a);
+    swept_size_ = active_.size();
+  }
+  auto it = active_.find(key);
+  if (it == active_.end()) return false;
+  if (it->second > now) return true;
+  active_.erase(it);  // its time is up: a returning offender is decided on again
+  return false;
+}
+
 Verdict Policy::decide(const detect::Finding& f, core::Timestamp now) {
   Verdict v;
   auto it = settings_.detectors.find(f.detector);
   if (it == settings_.detectors.end()) return v;
   const DetectorPolicy& dp = it->second;
 
-  // Drop decisions whose time is up, so a returning offender is decided on again.
-  for (auto a = active_.begin(); a != active_.end();) {
-    a = a->second <= now ? active_.erase(a) : std::next(a);
-  }
-
   if (dp.action == Action::mitigate) {
     // Aggregate mitigation protects the target; it never names a source.
     if (f.target.empty() || !f.target_port || (f.proto != 6 && f.proto != 17)) return v;
     const core::Prefix target(f.target, f.target.bit_width());
     const auto key = std::make_tuple(target, *f.target_port, f.proto);
-    if (active_.count(key) != 0) {
+    if (in_force(key, now)) {
       v.already_active = true;
       return v;
     }
@@ -187,7 +196,7 @@ Verdict Policy::decide(const detect::Finding& f, core::Timestamp now) {
     return v;
   }
   const auto key = std::make_tuple(*target, uint16_t{0}, uint8_t{0});
-  if (active_.count(key) != 0) {
+  if (in_force(key, now)) {
     v.already_active = true;
     return v;
   }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "config/config.hpp"
@@ -92,12 +93,15 @@ class Policy {
   const PolicySettings& settings() const noexcept { return settings_; }
 
  private:
+  using ActiveKey = std::tuple<core::Prefix, uint16_t, uint8_t>;
   core::Duration escalate(core::Duration base, uint32_t prior) const noexcept;
+  bool in_force(const ActiveKey& key, core::Timestamp now);
 
   PolicySettings settings_;
   OffenderHistory& history_;
   // Decisions still in force, by target (for a rate limit: target address plus port/proto).
-  std::map<std::tuple<core::Prefix, uint16_t, uint8_t>, core::Timestamp> active_;
+  std::map<ActiveKey, core::Timestamp> active_;
+  size_t swept_size_ = 0;
 };
 
 }  // namespace picket::policy
