@@ -16,6 +16,8 @@ packages=(
   libnftnl-dev libmnl-dev nftables
   ipset iptables                       # ipset enforcer (ipset restore, iptables raw PREROUTING rules)
   libnetfilter-conntrack-dev conntrack # conntrack cleanup on block (its kernel tests read with `conntrack -L`)
+  libcap-ng-dev libsystemd-dev        # the daemon: keep only CAP_NET_ADMIN/CAP_NET_RAW; sd_notify
+  nmap hping3 netsniff-ng apache2-utils curl  # real attack tools, trafgen and benign load in e2e tests/benches
 )
 
 missing=()

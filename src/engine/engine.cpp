@@ -77,10 +77,10 @@ void Engine::start(Timestamp ts) {
   epoch_ = ts.ns / settings_.tick.ns;
 }
 
-void Engine::process(const core::RawPacket& pkt) noexcept {
-  if (!started_) start(pkt.ts);
-  if (pkt.ts > now_) {
-    now_ = pkt.ts;
+void Engine::move_time(Timestamp ts) noexcept {
+  if (!started_) start(ts);
+  if (ts > now_) {
+    now_ = ts;
     const int64_t e = now_.ns / settings_.tick.ns;
     if (e > epoch_) {
       // One tick for however many boundaries were crossed: a quiet gap is not a run of empty ticks.
@@ -88,6 +88,16 @@ void Engine::process(const core::RawPacket& pkt) noexcept {
       epoch_ = e;
     }
   }
+}
+
+void Engine::advance_to(Timestamp now) noexcept {
+  if (finished_) return;
+  move_time(now);
+  totals_.last_ts = now_;
+}
+
+void Engine::process(const core::RawPacket& pkt) noexcept {
+  move_time(pkt.ts);
   totals_.last_ts = now_;
   ++totals_.packets;
   totals_.bytes += pkt.wire_len;

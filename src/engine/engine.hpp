@@ -76,6 +76,9 @@ class Engine {
   void process_batch(std::span<const core::RawPacket> batch) noexcept {
     for (const auto& p : batch) process(p);
   }
+  // Moves virtual time to `now` without a packet (a live capture with no traffic): ticks that
+  // end on the way are flushed as if a packet had arrived at `now`. Earlier times are ignored.
+  void advance_to(core::Timestamp now) noexcept;
   // Ends the last tick, writes everything pending and the final stats event. Call once.
   void finish();
 
@@ -105,6 +108,7 @@ class Engine {
   };
 
   void start(core::Timestamp ts);
+  void move_time(core::Timestamp ts) noexcept;
   void end_tick(core::Timestamp at, bool final_tick);
   void flush_ready(bool wait);
   void write_tick(PendingTick& t, std::vector<EpochResult>& worker_results);
