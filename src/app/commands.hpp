@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 
@@ -32,6 +33,17 @@ struct ReplayOptions {
 };
 int cmd_replay(const ReplayOptions& opts);
 
+struct RunOptions {
+  std::string config_path;
+  std::vector<std::string> interfaces;
+  std::string events_path;
+  std::string log_path;
+  std::string store_path;
+  bool dry_run = false;
+};
+// The daemon. Exit 0 after SIGTERM/SIGINT, 1 on a runtime failure, 2 on bad configuration.
+int cmd_run(const RunOptions& opts);
+
 struct SimulateOptions {
   std::string scenario;
   std::string out;
@@ -49,5 +61,12 @@ int cmd_check_config(const std::string& path);
 int cmd_config_schema();
 int cmd_config_example(const std::string& profile);
 int cmd_version();
+
+struct DemoOptions {
+  bool no_colour = false;
+  bool keep_files = false;
+};
+// The live demo (src/demo). Needs root. 0 when the proof holds, 1 otherwise, 130 when interrupted.
+int cmd_demo(const DemoOptions& opts);
 
 }  // namespace picket::app

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.hpp"
+#include "daemon/settings.hpp"
 #include "engine/engine.hpp"
 #include "policy/policy.hpp"
 
@@ -15,6 +16,9 @@ const config::Schema& full_schema() {
     out.string("events_file", "", "Where JSON-lines events go (\"-\" = standard output); "
                "empty = the command's default (standard output for replay)");
     out.string("log_file", "", "Human-readable text log of the same events; empty = none");
+    out.duration("flush_interval", core::Duration::seconds(1), core::Duration::millis(10),
+                 core::Duration::seconds(3600), "picket run: how often buffered event and log lines are written out");
+    daemon::declare_config(s);
     engine::declare_config(s);
     policy::declare_config(s);
     return s;

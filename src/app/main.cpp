@@ -27,6 +27,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   r->add_flag("!--no-progress", replay.progress, "Never show the progress bar");
 
+  RunOptions run;
+  auto* rn = app.add_subcommand("run", "Run the daemon: capture live traffic, detect attacks and block them in the kernel");
+  rn->add_option("--config,-c", run.config_path, "Configuration file (default: built-in normal profile)");
+  rn->add_option("--interface,-i", run.interfaces, "Capture on this interface (repeatable; adds to capture.interfaces)");
+  rn->add_option("--events,-e", run.events_path, "Where JSON-lines events go (default: output.events_file, else stdout)");
+  rn->add_option("--log", run.log_path, "Also write a human-readable text log to this file");
+  rn->add_option("--store", run.store_path, "SQLite store of bans and offenders (default: store.path)");
+  rn->add_flag("--dry-run", run.dry_run, "IDS mode: write decisions as events, block nothing");
+
   SimulateOptions sim;
   auto* s = app.add_subcommand("simulate", "Write a deterministic capture of simulated traffic");
   s->add_option("--scenario,-s", sim.scenario, "Scenario name (see --list)");
@@ -52,6 +61,11 @@ int main(int argc, char** argv) {
   auto* example = cfg->add_subcommand("example", "Print a complete, commented configuration file");
   example->add_option("--profile,-p", example_profile, "normal, aggressive or paranoid")->capture_default_str();
 
+  DemoOptions demo_opts;
+  auto* dm = app.add_subcommand("demo", "Live demo (needs root): picket stops real attacks in network namespaces of its own");
+  dm->add_flag("--no-color", demo_opts.no_colour, "Never colour the narration");
+  dm->add_flag("--keep", demo_opts.keep_files, "Keep the work directory (config, events, picket's output)");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -69,11 +83,13 @@ int main(int argc, char** argv) {
 
   try {
     if (r->parsed()) return cmd_replay(replay);
+    if (rn->parsed()) return cmd_run(run);
     if (s->parsed()) return cmd_simulate(sim);
     if (cc->parsed()) return cmd_check_config(check_path);
     if (schema->parsed()) return cmd_config_schema();
     if (example->parsed()) return cmd_config_example(example_profile);
     if (version->parsed()) return cmd_version();
+    if (dm->parsed()) return cmd_demo(demo_opts);
   } catch (const std::exception& e) {
     fmt::print(stderr, "picket: error: {}\n", e.what());
     return kExitFailure;

@@ -88,7 +88,7 @@ std::vector<core::IpAddress> parse_proc_net_ipv6_route(std::string_view text) {
   return out;
 }
 
-std::vector<core::Prefix> local_addresses_and_gateways() {
+std::vector<core::Prefix> local_addresses() {
   std::vector<core::Prefix> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) == 0) {
@@ -106,6 +106,13 @@ std::vector<core::Prefix> local_addresses_and_gateways() {
     }
     freeifaddrs(list);
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<core::Prefix> local_addresses_and_gateways() {
+  std::vector<core::Prefix> out = local_addresses();
   for (const auto& g : parse_proc_net_route(read_file("/proc/net/route"))) out.emplace_back(g, 32);
   for (const auto& g : parse_proc_net_ipv6_route(read_file("/proc/net/ipv6_route"))) out.emplace_back(g, 128);
   std::sort(out.begin(), out.end());

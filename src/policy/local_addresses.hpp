@@ -10,7 +10,9 @@
 
 namespace picket::policy {
 
-// Host prefixes (/32, /128) of every address on every interface, and of each default gateway.
+// Host prefixes (/32, /128) of every address on every interface of this network namespace.
+std::vector<core::Prefix> local_addresses();
+// local_addresses(), and the host prefix of each default gateway.
 std::vector<core::Prefix> local_addresses_and_gateways();
 
 // Parsers for the /proc files (exposed for tests): default-route gateways only.

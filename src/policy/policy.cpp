@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -136,6 +137,12 @@ Duration Policy::escalate(Duration base, uint32_t prior) const noexcept {
 }
 
 void Policy::forget(const core::Prefix& target) { active_.erase({target, 0, 0}); }
+
+void Policy::restore(const core::Decision& d, std::optional<core::Timestamp> until) {
+  const core::Timestamp end = until.value_or(core::Timestamp{std::numeric_limits<int64_t>::max()});
+  if (d.action == core::DecisionAction::rate_limit) active_[{d.target, d.port, d.proto}] = end;
+  else if (d.action == core::DecisionAction::block) active_[{d.target, 0, 0}] = end;
+}
 
 bool Policy::in_force(const ActiveKey& key, core::Timestamp now) {
   // Expired decisions leave lazily: the one asked about now, and all of them whenever the map

@@ -89,6 +89,9 @@ class Policy {
   Verdict decide(const detect::Finding& f, core::Timestamp now);
   // Forgets that `target` is banned (after an unblock).
   void forget(const core::Prefix& target);
+  // Remembers a decision still in force from before a restart (the store's active rows), so a
+  // returning offender is not decided on again while its ban lasts. `until` nullopt: no expiry.
+  void restore(const core::Decision& d, std::optional<core::Timestamp> until);
 
   const PolicySettings& settings() const noexcept { return settings_; }
 

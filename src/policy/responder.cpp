@@ -52,21 +52,46 @@ engine::FindingResponder::Response PolicyResponder::respond(const detect::Findin
   const bool dry = enforcer_ == nullptr || policy_.settings().dry_run || enforcer_->name() == "dry-run";
   const bool apply = enforcer_ != nullptr && !policy_.settings().dry_run;
   r.events.push_back(decision_event(*v.decision, enforcer_ ? enforcer_->name() : "none", dry));
-  if (apply && pending_.size() < kMaxPending) pending_.push_back(std::move(*v.decision));
+  if (apply && pending_.size() < kMaxPending) {
+    pending_.push_back(std::move(*v.decision));
+    ++unrecorded_;
+  }
   return r;
+}
+
+void PolicyResponder::requeue(std::span<const core::Decision> batch) {
+  // Before the unjournaled tail, so the tail stays last.
+  pending_.insert(pending_.end() - static_cast<std::ptrdiff_t>(unrecorded_), batch.begin(), batch.end());
 }
 
 std::vector<output::Event> PolicyResponder::end_tick(core::Timestamp now) {
   std::vector<output::Event> out;
+  if (journal_ != nullptr && unrecorded_ > 0) {
+    // Durable first: a crash between here and the kernel loses nothing (the next start re-applies).
+    const auto fresh = std::span<const core::Decision>(pending_).last(unrecorded_);
+    if (auto rec = journal_->record(fresh, now); !rec) {
+      ++journal_failures_;
+      output::Event ev;
+      ev.type = output::EventType::anomaly;
+      ev.ts = now;
+      ev.body = Json{{"type", "store"}, {"event", "record_failed"}, {"layer", "store"}};
+      ev.picket = Json{{"error", rec.error().message}, {"decisions", fresh.size()}};
+      out.push_back(std::move(ev));
+    }
+    unrecorded_ = 0;
+  }
   if (pending_.empty() || enforcer_ == nullptr || now < retry_at_) return out;
   auto result = enforcer_->apply(pending_);
   if (result) {
+    if (journal_ != nullptr) journal_->applied(pending_, true);
     pending_.clear();
+    last_error_.clear();
     backoff_ = core::Duration::seconds(1);
     return out;
   }
   // Detection goes on; the batch waits, and the failure is reported once per attempt.
   ++failures_;
+  last_error_ = result.error().message;
   output::Event ev;
   ev.type = output::EventType::anomaly;
   ev.ts = now;

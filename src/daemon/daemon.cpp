@@ -1,0 +1,424 @@
+#include "daemon/daemon.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <time.h>
+
+#include <array>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "capture/live_source.hpp"
+#include "daemon/enforcers.hpp"
+#include "daemon/persistence.hpp"
+#include "daemon/settings.hpp"
+#include "detect/blocklist/blocklists.hpp"
+#include "engine/engine.hpp"
+#include "output/sinks.hpp"
+#include "policy/local_addresses.hpp"
+#include "policy/policy.hpp"
+#include "policy/responder.hpp"
+#include "store/store.hpp"
+
+namespace picket::daemon {
+
+using Json = nlohmann::ordered_json;
+using core::Duration;
+using core::Timestamp;
+
+namespace {
+
+constexpr auto kReadWait = std::chrono::milliseconds(100);
+constexpr Duration kDropCheck = Duration::seconds(10);
+constexpr Duration kMaxInitBackoff = Duration::seconds(60);
+
+Timestamp wall_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Timestamp{int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec};
+}
+
+// Every interface that is up, except loopback, in this network namespace.
+std::vector<std::string> up_interfaces() {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_PACKET) continue;
+    if ((i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    out.emplace_back(i->ifa_name);
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+output::Event daemon_event(Timestamp ts, std::string_view type, std::string_view what, Json details) {
+  output::Event ev;
+  ev.type = output::EventType::anomaly;
+  ev.ts = ts;
+  ev.body = Json{{"type", type}, {"event", what}, {"layer", "daemon"}};
+  ev.picket = std::move(details);
+  return ev;
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  RunOptions opts;
+  std::optional<config::Config> cfg_storage;  // always set after start()
+  const config::Config& cfg() const { return *cfg_storage; }
+  DaemonSettings settings;
+
+  output::FanoutSink sinks;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<policy::OffenderHistory> history;
+  std::unique_ptr<StoreJournal> journal;
+  EnforcerBundle bundle;
+  bool enforcer_ready = false;
+  Timestamp next_init_try;
+  Duration init_backoff = Duration::seconds(1);
+
+  std::shared_ptr<const detect::blocklist::Blocklists> lists;
+  std::unique_ptr<policy::Policy> policy;
+  std::unique_ptr<policy::PolicyResponder> responder;
+  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<capture::LiveSource> source;
+  int link_type = 1;
+
+  std::atomic<bool> stop{false};
+  std::atomic<bool> reload{false};
+
+  Timestamp next_flush, next_maintenance, next_drop_check, next_exec_expiry;
+  uint64_t drops_reported = 0;
+
+  void log(const std::string& line) const {
+    if (opts.log) opts.log(line);
+  }
+  void emit(const output::Event& ev) { sinks.emit(ev); }
+
+  core::Result<void> open_outputs();
+  core::Result<void> open_store();
+  void build_pipeline(Timestamp now);
+  void try_init_enforcer(Timestamp now);
+  core::Result<void> open_capture();
+  void maintenance(Timestamp now);
+  void do_reload(Timestamp now);
+  void shutdown();
+};
+
+core::Result<void> Daemon::Impl::open_outputs() {
+  const std::string& configured = cfg().string("output.events_file");
+  const std::string events_path = !opts.events_path.empty() ? opts.events_path
+                                  : !configured.empty()      ? configured
+                                                             : std::string("-");
+  // Each event line is written at once: `tail -f` and the demo see alerts as they happen.
+  auto events = output::JsonLinesSink::open(events_path, true);
+  if (!events) return events.error();
+  sinks.add(std::move(events.value()));
+  const std::string log_path = opts.log_path.empty() ? cfg().string("output.log_file") : opts.log_path;
+  if (!log_path.empty()) {
+    auto text = output::TextLogSink::open(log_path, true);
+    if (!text) return text.error();
+    sinks.add(std::move(text.value()));
+  }
+  return {};
+}
+
+core::Result<void> Daemon::Impl::open_store() {
+  if (!settings.store_enabled || settings.backend == Backend::dry_run) {
+    history = std::make_unique<policy::MemoryHistory>();
+    return {};
+  }
+  auto s = store::Store::open(settings.store_path);
+  if (!s) return core::make_error("store: " + s.error().message);
+  store = std::move(s.value());
+  history = std::make_unique<StoreHistory>(*store);
+  journal = std::make_unique<StoreJournal>(*store);
+  return {};
+}
+
+// Detectors, policy and responder from the current config (at start and on reload).
+void Daemon::Impl::build_pipeline(Timestamp now) {
+  auto ps = policy::PolicySettings::from_config(cfg());
+  if (opts.dry_run || settings.backend == Backend::dry_run) ps.dry_run = true;
+  policy = std::make_unique<policy::Policy>(std::move(ps), *history);
+  // Never ban the host itself or its way out.
+  for (const auto& p : policy::local_addresses_and_gateways()) policy->allow(p);
+  if (store) {
+    if (auto active = store->active(now)) {
+      for (const auto& sd : *active) policy->restore(sd.decision, sd.expires_at);
+    }
+  }
+  responder = std::make_unique<policy::PolicyResponder>(*policy, bundle.enforcer.get());
+  responder->set_journal(journal.get());
+
+  auto es = engine::EngineSettings::from_config(cfg());
+  if (es.home_net.empty()) es.home_net = policy::local_addresses();  // inbound vs outbound
+  engine = std::make_unique<engine::Engine>(cfg(), es, link_type, sinks);
+  engine->set_responder(responder.get());
+}
+
+void Daemon::Impl::try_init_enforcer(Timestamp now) {
+  if (enforcer_ready || policy->settings().dry_run) return;
+  if (now < next_init_try) return;
+  auto r = bundle.enforcer->init();
+  if (!r) {
+    emit(daemon_event(now, "enforcer", "init_failed",
+                      Json{{"enforcer", std::string(bundle.enforcer->name())},
+                           {"error", r.error().message},
+                           {"retry_in", init_backoff.to_seconds()}}));
+    log(fmt::format("warning: {} (detection goes on; retrying in {})", r.error().message,
+                    core::format_duration(init_backoff)));
+    next_init_try = now + init_backoff;
+    init_backoff = std::min(init_backoff * 2, kMaxInitBackoff);
+    return;
+  }
+  enforcer_ready = true;
+  init_backoff = Duration::seconds(1);
+  if (!store) return;
+  auto rep = reconcile_at_start(*store, *bundle.enforcer, *policy, now);
+  if (!rep) {
+    emit(daemon_event(now, "store", "reconcile_failed", Json{{"error", rep.error().message}}));
+    log("warning: " + rep.error().message);
+    return;
+  }
+  emit(daemon_event(now, "store", "reconciled",
+                    Json{{"reapplied", rep->reapplied},
+                         {"removed_from_kernel", rep->removed_from_kernel},
+                         {"expired", rep->expired},
+                         {"in_force", rep->restored_to_policy}}));
+  log(fmt::format("reconciled with the store: {} re-applied, {} removed from the kernel, {} expired",
+                  rep->reapplied, rep->removed_from_kernel, rep->expired));
+  if (!rep->apply_error.empty()) {
+    log("warning: " + rep->apply_error + " (will retry)");
+    responder->requeue(rep->unapplied);
+  }
+}
+
+core::Result<void> Daemon::Impl::open_capture() {
+  if (settings.capture_method == CaptureMethod::none) return {};
+  capture::LiveOptions lo;
+  lo.interfaces = settings.interfaces;
+  for (const auto& i : opts.interfaces) lo.interfaces.push_back(i);
+  if (lo.interfaces.empty()) lo.interfaces = up_interfaces();
+  if (lo.interfaces.empty()) return core::make_error("capture: no interface is up (name one with --interface)");
+  lo.method = settings.capture_method == CaptureMethod::pcap ? capture::LiveMethod::pcap : capture::LiveMethod::afpacket;
+  lo.rings_per_interface = settings.rings_per_interface;
+  lo.ring_mb = settings.ring_mb;
+  lo.snaplen = settings.snaplen;
+  lo.promiscuous = settings.promiscuous;
+  lo.bpf_filter = settings.filter;
+  auto src = capture::open_live(lo);
+  if (!src) return src.error();
+  source = std::move(src.value());
+  source->set_wait(kReadWait);
+  link_type = source->link_type();
+  std::string names;
+  for (const auto& i : lo.interfaces) names += (names.empty() ? "" : ", ") + i;
+  log(fmt::format("capturing on {} ({})", names, settings.capture_method == CaptureMethod::pcap ? "libpcap" : "AF_PACKET"));
+  return {};
+}
+
+void Daemon::Impl::maintenance(Timestamp now) {
+  if (now >= next_flush) {
+    sinks.flush();
+    next_flush = now + settings.flush_interval;
+  }
+  try_init_enforcer(now);
+  if (bundle.exec != nullptr && enforcer_ready && now >= next_exec_expiry) {
+    if (auto r = bundle.exec->expire(now); !r) {
+      emit(daemon_event(now, "enforcer", "expire_failed", Json{{"enforcer", "exec"}, {"error", r.error().message}}));
+    }
+    next_exec_expiry = now + Duration::seconds(1);
+  }
+  if (store && now >= next_maintenance) {
+    (void)store->expire(now);
+    (void)store->forgive(now - policy->settings().forgive_after);
+    next_maintenance = now + settings.store_maintenance;
+  }
+  if (source && now >= next_drop_check) {
+    const auto st = source->stats();
+    if (st.kernel_drops > drops_reported) {
+      emit(daemon_event(now, "capture", "kernel_drops",
+                        Json{{"drops", st.kernel_drops - drops_reported}, {"total_drops", st.kernel_drops},
+                             {"packets", st.packets}}));
+      drops_reported = st.kernel_drops;
+    }
+    next_drop_check = now + kDropCheck;
+  }
+}
+
+void Daemon::Impl::do_reload(Timestamp now) {
+  sinks.reopen();  // log rotation: whatever the config says, files are reopened
+  if (opts.config_path.empty()) {
+    log("reload: no configuration file (built-in profile); output files reopened");
+    return;
+  }
+  auto res = config::load_file(*opts.schema, opts.config_path);
+  if (!res.errors.empty()) {
+    std::vector<std::string> errs;
+    for (const auto& e : res.errors) {
+      log("reload: " + e.to_string());
+      errs.push_back(e.to_string());
+    }
+    log(fmt::format("reload: {}: {} error(s); the running configuration stays", opts.config_path, res.errors.size()));
+    emit(daemon_event(now, "config", "reload_rejected", Json{{"file", opts.config_path}, {"errors", errs}}));
+    return;
+  }
+  const DaemonSettings fresh = DaemonSettings::from_config(*res.config);
+  if (fresh.capture_method != settings.capture_method || fresh.interfaces != settings.interfaces ||
+      fresh.backend != settings.backend || fresh.store_path != settings.store_path ||
+      fresh.filter != settings.filter || fresh.ring_mb != settings.ring_mb ||
+      fresh.rings_per_interface != settings.rings_per_interface) {
+    log("reload: capture, enforce.backend and store settings take effect at the next restart");
+  }
+  // Pending decisions (a backend that is failing) move to the new responder.
+  engine->finish();
+  std::vector<core::Decision> carried = responder->take_pending();
+  cfg_storage = std::move(*res.config);
+  settings.on_exit = fresh.on_exit;
+  settings.flush_interval = fresh.flush_interval;
+  settings.store_maintenance = fresh.store_maintenance;
+  build_pipeline(now);
+  responder->requeue(carried);
+  emit(daemon_event(now, "config", "reloaded", Json{{"file", opts.config_path}}));
+  log(fmt::format("reloaded {}", opts.config_path));
+}
+
+void Daemon::Impl::shutdown() {
+  const Timestamp now = wall_now();
+  engine->advance_to(now);
+  engine->finish();  // the last tick: its decisions are applied before the firewall is touched
+  if (settings.on_exit == OnExit::remove && enforcer_ready && !policy->settings().dry_run) {
+    if (auto r = bundle.enforcer->remove(); !r) log("warning: on exit: " + r.error().message);
+    else log(fmt::format("removed picket's {} objects (enforce.on_exit: remove)", bundle.enforcer->name()));
+  }
+  sinks.flush();
+}
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() = default;
+
+core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
+  if (opts.schema == nullptr) return core::make_error("internal: no schema");
+  auto impl = std::make_unique<Impl>();
+  Impl& d = *impl;
+  d.opts = std::move(opts);
+  if (d.opts.config_path.empty()) {
+    d.cfg_storage = config::defaults(*d.opts.schema, config::Profile::normal);
+  } else {
+    auto res = config::load_file(*d.opts.schema, d.opts.config_path);
+    if (!res.errors.empty()) {
+      for (size_t i = 0; i + 1 < res.errors.size(); ++i) d.log(res.errors[i].to_string());
+      return core::make_error(res.errors.back().to_string());
+    }
+    d.cfg_storage = std::move(*res.config);
+  }
+  d.settings = DaemonSettings::from_config(d.cfg());
+  if (!d.opts.store_path.empty()) d.settings.store_path = d.opts.store_path;
+
+  if (auto r = d.open_outputs(); !r) return r.error();
+  // Blocklist files: read once, shared by the detectors; problems are warnings, not fatal.
+  d.lists = detect::blocklist::load_lists(d.cfg());
+  if (d.lists) {
+    for (const auto& p : d.lists->problems()) d.log("warning: " + p.to_string());
+  }
+  if (auto r = d.open_store(); !r) return r.error();
+  auto bundle = make_enforcer(d.settings, d.cfg());
+  if (!bundle) return core::make_error("enforce: " + bundle.error().message);
+  d.bundle = std::move(bundle.value());
+  if (!d.bundle.warning.empty()) d.log("warning: " + d.bundle.warning);
+  if (auto r = d.open_capture(); !r) return r.error();
+
+  const Timestamp now = wall_now();
+  d.build_pipeline(now);
+  d.try_init_enforcer(now);
+  if (d.policy->settings().dry_run) d.log("IDS mode: decisions are logged, nothing is blocked");
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+int Daemon::run() {
+  Impl& d = *impl_;
+  constexpr size_t kBatch = 256;
+  std::array<core::RawPacket, kBatch> batch;
+  int status = 0;
+  while (!d.stop.load(std::memory_order_relaxed)) {
+    if (d.source) {
+      const size_t n = d.source->read_batch(batch);
+      if (n > 0) d.engine->process_batch(std::span<const core::RawPacket>(batch.data(), n));
+      if (d.source->finished()) {
+        const std::string why = d.source->error() ? d.source->error()->message : "capture ended";
+        d.emit(daemon_event(wall_now(), "capture", "failed", Json{{"error", why}}));
+        d.log("error: " + why);
+        status = 1;
+        break;
+      }
+    } else {
+      std::this_thread::sleep_for(kReadWait);
+    }
+    const Timestamp now = wall_now();
+    d.engine->advance_to(now);
+    d.maintenance(now);
+    if (d.reload.exchange(false)) d.do_reload(now);
+  }
+  d.shutdown();
+  return status;
+}
+
+void Daemon::request_stop() noexcept {
+  impl_->stop.store(true);
+  if (impl_->source) impl_->source->interrupt();
+}
+
+void Daemon::request_reload() noexcept {
+  impl_->reload.store(true);
+  if (impl_->source) impl_->source->interrupt();
+}
+
+// --- signals ---------------------------------------------------------------------------------
+
+struct SignalThread::State {
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
+namespace {
+sigset_t daemon_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+}  // namespace
+
+void SignalThread::block_signals() {
+  const sigset_t set = daemon_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+SignalThread::SignalThread(Daemon& d) : state_(std::make_unique<State>()) {
+  State* st = state_.get();
+  st->thread = std::thread([st, &d] {
+    const sigset_t set = daemon_signals();
+    const timespec wait{0, 200'000'000};
+    while (!st->done.load()) {
+      const int sig = sigtimedwait(&set, nullptr, &wait);
+      if (sig == SIGTERM || sig == SIGINT) d.request_stop();
+      else if (sig == SIGHUP) d.request_reload();
+    }
+  });
+}
+
+SignalThread::~SignalThread() {
+  state_->done.store(true);
+  if (state_->thread.joinable()) state_->thread.join();
+}
+
+}  // namespace picket::daemon

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# `picket run` lifecycle against the real kernel, in two network namespaces this script creates
+# (never joined to the root namespace; addresses from 198.18.0.0/15 and 2001:db8::/32 only):
+#   - an nmap SYN scan from the attacker is detected and banned in nftables;
+#   - kill -9 keeps the kernel's bans; a restart after the table was lost (a reboot) re-applies
+#     them from the store with their remaining time; stray elements are removed;
+#   - SIGTERM removes the table (on_exit: remove) or keeps it (keep), exit status 0;
+#   - SIGHUP with a broken config keeps the daemon running and says why;
+#   - without CAP_NET_ADMIN (nftables refuses) detection goes on and the failure is an event;
+#   - start-up errors are one line with a non-zero exit.
+# Usage: lifecycle_test.sh PICKET
+set -uo pipefail
+picket=$(readlink -f "$1")
+
+if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (network namespaces, nftables)"; exit 0; fi
+for tool in ip nft nmap setpriv; do
+  command -v "$tool" >/dev/null || { echo "SKIP: no $tool command"; exit 0; }
+done
+
+tmp=$(mktemp -d)
+ns_a="pkd-$$-victim"
+ns_b="pkd-$$-attacker"
+pid=""
+pass=0 fail=0
+
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  ip netns del "$ns_a" 2>/dev/null
+  ip netns del "$ns_b" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() {
+  echo "FAIL $1"; fail=$((fail + 1))
+  [ -f "$tmp/err" ] && sed "s/^/  picket: /" "$tmp/err" | tail -15
+  ip netns exec "$ns_a" nft list table inet picket 2>&1 | sed "s/^/  nft: /" | head -30
+}
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+not() { ! "$@"; }
+
+# wait_for SECONDS COMMAND...: polls every 100 ms.
+wait_for() {
+  local limit=$(($1 * 10)); shift
+  for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
+ip netns add "$ns_a" && ip netns add "$ns_b" || { echo "FAIL: cannot create namespaces"; exit 1; }
+ip link add pkd0 netns "$ns_a" type veth peer name pkd1 netns "$ns_b"
+ip -n "$ns_a" addr add 198.18.0.1/24 dev pkd0
+ip -n "$ns_a" addr add 2001:db8::1/64 dev pkd0 nodad
+ip -n "$ns_b" addr add 198.18.0.2/24 dev pkd1
+ip -n "$ns_b" addr add 2001:db8::2/64 dev pkd1 nodad
+for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
+ip -n "$ns_a" link set pkd0 up
+ip -n "$ns_b" link set pkd1 up
+
+write_config() {  # on_exit [backend]
+  cat >"$tmp/picket.yaml" <<EOF
+capture:
+  interfaces: [pkd0]
+enforce:
+  backend: ${2:-nftables}
+  on_exit: $1
+store:
+  path: $tmp/picket.db
+policy:
+  port_scan:
+    duration: 10m
+EOF
+}
+
+# start [wrapper...]: runs picket in the victim namespace; waits until it says it runs.
+start() {
+  : >"$tmp/err"
+  ip netns exec "$ns_a" "$@" "$picket" run --config "$tmp/picket.yaml" --events "$tmp/events.jsonl" 2>"$tmp/err" &
+  pid=$!
+  wait_for 10 grep -q "picket: running" "$tmp/err"
+}
+stop() {  # signal: waits for the exit and returns its status
+  kill "-$1" "$pid" 2>/dev/null
+  local status=0
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$pid"; status=$?
+  pid=""
+  return $status
+}
+scan() {  # a bounded SYN scan of 200 ports from the attacker
+  timeout 60 ip netns exec "$ns_b" nmap -sS -Pn -n -T4 --max-retries 1 -p 1-200 198.18.0.1 >/dev/null 2>&1
+}
+# (Output is captured before grep: with pipefail, grep -q closing the pipe early would fail the writer.)
+banned() { local out; out=$(ip netns exec "$ns_a" nft list set inet picket ban4 2>/dev/null); grep -qF "$1 " <<<"$out"; }
+table_exists() { ip netns exec "$ns_a" nft list table inet picket >/dev/null 2>&1; }
+decision_for() { grep '"event_type":"decision"' "$tmp/events.jsonl" 2>/dev/null | grep -c "\"target\":\"$1\"" >/dev/null; }
+
+# --- 1. detect and ban
+write_config remove
+check "starts" start
+scan
+check "scan decided" wait_for 10 decision_for 198.18.0.2
+check "scan banned in nftables" wait_for 5 banned 198.18.0.2
+check "alert names port_scan" grep -q '"detector":"port_scan"' "$tmp/events.jsonl"
+check "host itself never banned" not banned 198.18.0.1
+
+# --- 2. kill -9: the kernel keeps the ban; a restart after losing the table restores it
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
+check "ban survives kill -9" banned 198.18.0.2
+ip netns exec "$ns_a" nft delete table inet picket   # as after a reboot
+ip netns exec "$ns_a" nft list table inet picket >/dev/null 2>&1 && bad "table deleted"
+check "restarts" start
+check "ban restored from the store" wait_for 5 banned 198.18.0.2
+timeout_left=$(ip netns exec "$ns_a" nft list set inet picket ban4 | grep -o '198.18.0.2 timeout [0-9hms]*')
+check "restored with its remaining time ($timeout_left)" bash -c "[[ '$timeout_left' =~ timeout\ [0-9]+m || '$timeout_left' =~ timeout\ [0-9]+s ]] && [[ ! '$timeout_left' =~ 10m$ ]]"
+check "reconcile event" grep -q '"event":"reconciled"' "$tmp/events.jsonl"
+
+# --- 3. stray elements in picket's own set are removed at start
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
+ip netns exec "$ns_a" nft add element inet picket ban4 '{ 198.18.0.77 timeout 1h }'
+check "restarts (stray)" start
+check "stray element removed" wait_for 5 not banned 198.18.0.77
+check "real ban kept" banned 198.18.0.2
+
+# --- 4. SIGHUP with a broken config keeps running; SIGTERM removes the table
+cp "$tmp/picket.yaml" "$tmp/good.yaml"
+echo "detect: { port_scan: { nonsense_key: 1 } }" >>"$tmp/picket.yaml"
+kill -HUP "$pid"
+check "broken reload rejected" wait_for 5 grep -q "running configuration stays" "$tmp/err"
+check "still running after broken reload" kill -0 "$pid"
+cp "$tmp/good.yaml" "$tmp/picket.yaml"
+kill -HUP "$pid"
+check "good reload" wait_for 5 grep -q "reloaded" "$tmp/err"
+check "SIGTERM exits 0" stop TERM
+check "on_exit remove: table gone" not table_exists
+
+# --- 5. on_exit keep
+write_config keep
+check "starts (keep)" start
+check "ban re-applied (keep)" wait_for 5 banned 198.18.0.2
+check "SIGINT exits 0" stop INT
+check "on_exit keep: ban still in the kernel" banned 198.18.0.2
+ip netns exec "$ns_a" nft delete table inet picket
+
+# --- 6. nftables refuses (no CAP_NET_ADMIN): detection goes on, the failure is reported
+write_config remove
+rm -f "$tmp/picket.db" "$tmp/events.jsonl"
+check "starts without CAP_NET_ADMIN" start setpriv --inh-caps=-net_admin --bounding-set=-net_admin --
+scan
+check "detection continues" wait_for 10 decision_for 198.18.0.2
+check "enforcer failure is an event" grep -q '"event":"init_failed"' "$tmp/events.jsonl"
+check "nothing reached the kernel" not table_exists
+check "SIGTERM exits 0 (no enforcer)" stop TERM
+
+# --- 7. start-up errors: one line, non-zero exit
+ip netns exec "$ns_a" "$picket" run --interface nosuch0 --store "$tmp/x.db" --events /dev/null 2>"$tmp/err1"
+status=$?
+check "missing interface: exit 1" test "$status" -eq 1
+check "missing interface: names it" grep -q "nosuch0" "$tmp/err1"
+printf 'capture: {method: carrier-pigeon}\n' >"$tmp/bad.yaml"
+"$picket" run --config "$tmp/bad.yaml" 2>"$tmp/err2"
+check "bad config: exit 2" test $? -eq 2
+check "bad config: names the file" grep -q "bad.yaml" "$tmp/err2"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
