@@ -16,6 +16,7 @@
 #include "capture/live_source.hpp"
 #include "daemon/enforcers.hpp"
 #include "daemon/persistence.hpp"
+#include "daemon/privileges.hpp"
 #include "daemon/settings.hpp"
 #include "detect/blocklist/blocklists.hpp"
 #include "engine/engine.hpp"
@@ -254,6 +255,10 @@ void Daemon::Impl::maintenance(Timestamp now) {
 }
 
 void Daemon::Impl::do_reload(Timestamp now) {
+  notify_reloading();
+  struct Ready {
+    ~Ready() { notify_ready("reloaded"); }
+  } ready_again;
   sinks.reopen();  // log rotation: whatever the config says, files are reopened
   if (opts.config_path.empty()) {
     log("reload: no configuration file (built-in profile); output files reopened");
@@ -291,6 +296,7 @@ void Daemon::Impl::do_reload(Timestamp now) {
 }
 
 void Daemon::Impl::shutdown() {
+  notify_stopping();
   const Timestamp now = wall_now();
   engine->advance_to(now);
   engine->finish();  // the last tick: its decisions are applied before the firewall is touched
@@ -334,6 +340,13 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
   d.bundle = std::move(bundle.value());
   if (!d.bundle.warning.empty()) d.log("warning: " + d.bundle.warning);
   if (auto r = d.open_capture(); !r) return r.error();
+  // Everything privileged is open; from here on (and in every thread started later) only the
+  // network capabilities remain.
+  if (d.settings.drop_capabilities) {
+    auto caps = keep_only_network_capabilities();
+    if (!caps) d.log("warning: " + caps.error().message);
+    else if (!caps->empty()) d.log(*caps);
+  }
 
   const Timestamp now = wall_now();
   d.build_pipeline(now);
@@ -347,6 +360,7 @@ int Daemon::run() {
   constexpr size_t kBatch = 256;
   std::array<core::RawPacket, kBatch> batch;
   int status = 0;
+  notify_ready(d.source ? "capturing" : "running without packet capture");
   while (!d.stop.load(std::memory_order_relaxed)) {
     if (d.source) {
       const size_t n = d.source->read_batch(batch);

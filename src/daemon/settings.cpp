@@ -37,6 +37,11 @@ void declare_config(config::Schema& schema) {
   enforce::ipset::declare_config(schema);
   enforce::exec::declare_config(schema);
 
+  config::SchemaSection dm(schema, "daemon");
+  dm.boolean("drop_capabilities", true,
+             "After start-up keep only CAP_NET_ADMIN and CAP_NET_RAW (the connection table then names the owning "
+             "process only for root's own sockets)");
+
   config::SchemaSection s(schema, "store");
   s.boolean("enabled", true, "Persist active decisions and offender history (needed to restore bans after a restart)");
   s.string("path", store::kDefaultPath, "SQLite file of the store (its directory must exist)");
@@ -68,6 +73,7 @@ DaemonSettings DaemonSettings::from_config(const config::Config& cfg) {
   d.backend = b == "ipset" ? Backend::ipset : b == "exec" ? Backend::exec : b == "dry-run" ? Backend::dry_run : Backend::nftables;
   d.on_exit = cfg.string("enforce.on_exit") == "keep" ? OnExit::keep : OnExit::remove;
   d.conntrack_cleanup = cfg.boolean("enforce.conntrack_cleanup");
+  d.drop_capabilities = cfg.boolean("daemon.drop_capabilities");
   d.store_enabled = cfg.boolean("store.enabled");
   d.store_path = cfg.string("store.path");
   d.store_maintenance = cfg.duration("store.maintenance_interval");

@@ -11,7 +11,7 @@
 
 namespace picket::daemon {
 
-// Declares capture.*, enforce.* (with the ipset and exec backends' own keys) and store.*.
+// Declares capture.*, enforce.* (with the ipset and exec backends' own keys), daemon.* and store.*.
 void declare_config(config::Schema& schema);
 
 enum class CaptureMethod : uint8_t { afpacket, pcap, none };
@@ -30,6 +30,8 @@ struct DaemonSettings {
   Backend backend = Backend::nftables;
   OnExit on_exit = OnExit::remove;
   bool conntrack_cleanup = true;
+
+  bool drop_capabilities = true;
 
   bool store_enabled = true;
   std::string store_path;

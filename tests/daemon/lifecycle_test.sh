@@ -103,6 +103,9 @@ check "scan decided" wait_for 10 decision_for 198.18.0.2
 check "scan banned in nftables" wait_for 5 banned 198.18.0.2
 check "alert names port_scan" grep -q '"detector":"port_scan"' "$tmp/events.jsonl"
 check "host itself never banned" not banned 198.18.0.1
+# CAP_NET_ADMIN is bit 12, CAP_NET_RAW bit 13: nothing else may remain after start-up.
+caps=$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+check "keeps only CAP_NET_ADMIN and CAP_NET_RAW (CapEff $caps)" test "$caps" = "0000000000003000"
 
 # --- 2. kill -9: the kernel keeps the ban; a restart after losing the table restores it
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""

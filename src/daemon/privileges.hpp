@@ -1,0 +1,27 @@
+// Least privilege and service-manager integration for `picket run`.
+//
+// keep_only_network_capabilities(): once every socket and file is open, the daemon keeps just
+// CAP_NET_ADMIN (firewall, conntrack, re-opening netlink) and CAP_NET_RAW (packet sockets) —
+// permitted, effective, inheritable and ambient, so the ipset backend's iptables/ipset children
+// keep them too — and clears the bounding set of everything else. Capabilities are per thread:
+// call it before the daemon starts any thread (threads started later inherit the reduced set).
+// Without libcap-ng support or when not root it does nothing and says why.
+//
+// notify_*: sd_notify(3) messages for a systemd unit with Type=notify; no-ops outside systemd.
+#pragma once
+
+#include <string>
+
+#include "core/result.hpp"
+
+namespace picket::daemon {
+
+// Ok(description) when applied, Ok("") when there was nothing to drop (not root), Error on failure.
+core::Result<std::string> keep_only_network_capabilities();
+
+void notify_ready(const std::string& status);
+void notify_reloading();
+void notify_stopping();
+void notify_status(const std::string& status);
+
+}  // namespace picket::daemon
