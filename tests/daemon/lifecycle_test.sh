@@ -95,9 +95,29 @@ banned() { local out; out=$(ip netns exec "$ns_a" nft list set inet picket ban4 
 table_exists() { ip netns exec "$ns_a" nft list table inet picket >/dev/null 2>&1; }
 decision_for() { grep '"event_type":"decision"' "$tmp/events.jsonl" 2>/dev/null | grep -c "\"target\":\"$1\"" >/dev/null; }
 
-# --- 1. detect and ban
+# --- 1. detect and ban (with a stand-in for systemd's notify socket)
+timeout 120 python3 - "$tmp/notify.sock" "$tmp/notify.log" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.5)
+end = time.time() + 110
+with open(sys.argv[2], "a") as f:
+    while time.time() < end:
+        try:
+            m = s.recv(4096)
+        except socket.timeout:
+            continue
+        f.write(m.decode(errors="replace") + "\n")
+        f.flush()
+PY
+notify_pid=$!
+wait_for 5 test -S "$tmp/notify.sock"
 write_config remove
+export NOTIFY_SOCKET="$tmp/notify.sock"
 check "starts" start
+unset NOTIFY_SOCKET
+check "sd_notify READY=1" wait_for 5 grep -q "READY=1" "$tmp/notify.log"
 scan
 check "scan decided" wait_for 10 decision_for 198.18.0.2
 check "scan banned in nftables" wait_for 5 banned 198.18.0.2
@@ -107,7 +127,16 @@ check "host itself never banned" not banned 198.18.0.1
 caps=$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
 check "keeps only CAP_NET_ADMIN and CAP_NET_RAW (CapEff $caps)" test "$caps" = "0000000000003000"
 
+kill -HUP "$pid"
+check "sd_notify RELOADING=1 on SIGHUP" wait_for 5 grep -q "RELOADING=1" "$tmp/notify.log"
+check "SIGTERM exits 0 (first run)" stop TERM
+check "sd_notify STOPPING=1" grep -q "STOPPING=1" "$tmp/notify.log"
+kill "$notify_pid" 2>/dev/null; wait "$notify_pid" 2>/dev/null
+check "on_exit remove: table gone after the first run" not table_exists
+
 # --- 2. kill -9: the kernel keeps the ban; a restart after losing the table restores it
+check "restarts (restores the ban)" start
+check "ban re-applied after on_exit remove" wait_for 5 banned 198.18.0.2
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
 check "ban survives kill -9" banned 198.18.0.2
 ip netns exec "$ns_a" nft delete table inet picket   # as after a reboot
