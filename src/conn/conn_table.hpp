@@ -23,10 +23,10 @@ namespace picket::conn {
 
 struct TableOptions {
   bool tcp = true, udp = true, ipv4 = true, ipv6 = true;
-  bool processes = true;  // resolve owners through /proc
+  bool processes = true;           // resolve owners through /proc
   size_t max_sockets = 1'000'000;  // per snapshot; the rest are counted in Snapshot::truncated
   core::Duration full_rescan = core::Duration::seconds(60);  // at most one full /proc scan per this
-  uint32_t tcp_states = ~0u;  // TCP states dumped, bit i = tcp_state i (default: all)
+  uint32_t tcp_states = ~0u;                                 // TCP states dumped, bit i = tcp_state i (default: all)
   std::string proc_root = "/proc";
 };
 

@@ -164,8 +164,7 @@ std::string tcp_case_name(const ::testing::TestParamInfo<TcpCase>& p) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Loopback, ConnTableTcp,
-                         ::testing::Values(TcpCase{AF_INET, "127.0.0.1"}, TcpCase{AF_INET6, "::1"}),
-                         tcp_case_name);
+                         ::testing::Values(TcpCase{AF_INET, "127.0.0.1"}, TcpCase{AF_INET6, "::1"}), tcp_case_name);
 
 TEST(ConnTable, UdpConnectedAndNot) {
   UniqueFd peer = bound(AF_INET, SOCK_DGRAM);

@@ -60,9 +60,9 @@ class ProcessMap {
 
   std::string root_;
   size_t max_entries_;
-  std::unordered_map<uint64_t, Owner> owner_;        // socket inode → owner
-  std::unordered_map<int32_t, std::string> comm_;    // pids scanned (alive at the last listing) → name
-  std::vector<int32_t> pids_;                       // scratch: the snapshot's distinct pids
+  std::unordered_map<uint64_t, Owner> owner_;      // socket inode → owner
+  std::unordered_map<int32_t, std::string> comm_;  // pids scanned (alive at the last listing) → name
+  std::vector<int32_t> pids_;                      // scratch: the snapshot's distinct pids
   uint64_t generation_ = 0;
   bool full_scanned_ = false;
   core::Timestamp last_full_;

@@ -195,7 +195,7 @@ TEST(ProcessMap, PrunesInodesNoLongerSeen) {
   ProcessMap map(proc.root());
   Snapshot s = snapshot_of({10'000});
   map.resolve(s, kT0, kFull);
-  EXPECT_EQ(map.cached(), 5000u);  // one scan's worth, kept for this round
+  EXPECT_EQ(map.cached(), 5000u);                     // one scan's worth, kept for this round
   map.resolve(s, kT0 + Duration::seconds(1), kFull);  // the scan's extras were not seen since
   EXPECT_EQ(map.cached(), 1u);
   EXPECT_EQ(s.sockets[0].pid, 100);

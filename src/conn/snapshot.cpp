@@ -6,8 +6,8 @@ namespace picket::conn {
 
 namespace {
 constexpr std::array<std::string_view, tcp_state::kMax + 1> kStateNames = {
-    "unknown",   "established", "syn_sent", "syn_recv",  "fin_wait1", "fin_wait2",   "time_wait",
-    "close",     "close_wait",  "last_ack", "listen",    "closing",   "new_syn_recv",
+    "unknown", "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2",    "time_wait",
+    "close",   "close_wait",  "last_ack", "listen",   "closing",   "new_syn_recv",
 };
 }  // namespace
 

@@ -56,9 +56,9 @@ struct Socket {
 
 struct Snapshot {
   core::Timestamp taken_at;
-  std::vector<Socket> sockets;              // in dump order: tcp/ipv4, tcp/ipv6, udp/ipv4, udp/ipv6
-  std::vector<std::string> process_names;   // [0] is "" (unknown); then one per distinct pid, by pid
-  uint64_t truncated = 0;                   // sockets left out because max_sockets was reached
+  std::vector<Socket> sockets;             // in dump order: tcp/ipv4, tcp/ipv6, udp/ipv4, udp/ipv6
+  std::vector<std::string> process_names;  // [0] is "" (unknown); then one per distinct pid, by pid
+  uint64_t truncated = 0;                  // sockets left out because max_sockets was reached
 
   const std::string& process_name(const Socket& s) const noexcept {
     static const std::string kUnknown;

@@ -51,7 +51,9 @@ core::IpAddress address(uint8_t family, const uint8_t* p) noexcept {
   return core::IpAddress::v6_bytes(p);
 }
 
-constexpr size_t align4(size_t n) noexcept { return (n + 3) & ~size_t{3}; }
+constexpr size_t align4(size_t n) noexcept {
+  return (n + 3) & ~size_t{3};
+}
 
 }  // namespace
 
@@ -151,7 +153,10 @@ std::vector<uint8_t> dump_request(uint8_t family, uint8_t proto, uint32_t states
 }
 
 std::string dump_name(uint8_t family, uint8_t proto) {
-  return fmt::format("{}/{}", proto == kProtoTcp ? "tcp" : proto == kProtoUdp ? "udp" : "proto",
+  return fmt::format("{}/{}",
+                     proto == kProtoTcp   ? "tcp"
+                     : proto == kProtoUdp ? "udp"
+                                          : "proto",
                      family == AF_INET6 ? "ipv6" : "ipv4");
 }
 

@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "conn/snapshot.hpp"
 #include "core/bytes.hpp"
 #include "core/result.hpp"
 #include "core/unique_fd.hpp"
-#include "conn/snapshot.hpp"
 
 namespace picket::conn {
 
@@ -39,7 +39,7 @@ class DumpParser {
   int error_number() const noexcept { return errno_; }  // errno of an NLMSG_ERROR, 0 otherwise
   // What made the stream unfollowable ("message length 12 below the header"), "" otherwise.
   std::string_view problem() const noexcept { return problem_; }
-  uint64_t sockets() const noexcept { return sockets_; }    // parsed (kept or truncated)
+  uint64_t sockets() const noexcept { return sockets_; }  // parsed (kept or truncated)
   uint64_t truncated() const noexcept { return truncated_; }
   uint64_t malformed() const noexcept { return malformed_; }  // bad messages (skipped or fatal)
   uint64_t stale() const noexcept { return stale_; }          // messages of another request, skipped

@@ -7,8 +7,8 @@
 #include <netinet/in.h>
 
 #include <array>
-#include <cstring>
 #include <cctype>
+#include <cstring>
 #include <optional>
 #include <random>
 
@@ -19,8 +19,12 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-void put32(Bytes& b, size_t off, uint32_t v) { std::memcpy(b.data() + off, &v, 4); }
-void put16(Bytes& b, size_t off, uint16_t v) { std::memcpy(b.data() + off, &v, 2); }
+void put32(Bytes& b, size_t off, uint32_t v) {
+  std::memcpy(b.data() + off, &v, 4);
+}
+void put16(Bytes& b, size_t off, uint16_t v) {
+  std::memcpy(b.data() + off, &v, 2);
+}
 
 // One netlink message: header (length = 16 + payload unless `len` overrides it) and payload,
 // padded to 4 bytes.
@@ -69,7 +73,9 @@ Bytes concat(std::initializer_list<Bytes> parts) {
   return out;
 }
 
-std::array<uint8_t, 16> v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return {a, b, c, d}; }
+std::array<uint8_t, 16> v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return {a, b, c, d};
+}
 std::array<uint8_t, 16> v6(std::string_view text) {
   std::array<uint8_t, 16> out{};
   const auto a = core::IpAddress::parse(text);
@@ -88,7 +94,8 @@ TEST(DumpParser, ReadsOneIpv4Socket) {
   d.dst = v4(198, 19, 3, 4);
   d.uid = 1000;
   d.inode = 123456;
-  const Bytes answer = concat({message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(d)), message(NLMSG_DONE, kSeq, {0, 0, 0, 0})});
+  const Bytes answer =
+      concat({message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(d)), message(NLMSG_DONE, kSeq, {0, 0, 0, 0})});
   std::vector<Socket> out;
   DumpParser p(kSeq, kProtoTcp, out, 100);
   EXPECT_EQ(p.feed(answer), DumpParser::Status::done);
@@ -189,27 +196,26 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"truncated header", Bytes(10, 0), DumpParser::Status::error, 1, 0, 0},
         BadCase{"length below header", message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(one()), 8),
                 DumpParser::Status::error, 1, 0, 0},
-        BadCase{"length zero", message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(one()), 0), DumpParser::Status::error,
-                1, 0, 0},
+        BadCase{"length zero", message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(one()), 0), DumpParser::Status::error, 1,
+                0, 0},
         BadCase{"length past the end", message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(one()), 4000),
                 DumpParser::Status::error, 1, 0, 0},
-        BadCase{"good then truncated",
-                concat({message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(one())), Bytes(7, 1)}),
+        BadCase{"good then truncated", concat({message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(one())), Bytes(7, 1)}),
                 DumpParser::Status::error, 1, 0, 1},
-        BadCase{"short socket message", message(SOCK_DIAG_BY_FAMILY, kSeq, Bytes(40, 0)), DumpParser::Status::more,
-                1, 0, 0},
+        BadCase{"short socket message", message(SOCK_DIAG_BY_FAMILY, kSeq, Bytes(40, 0)), DumpParser::Status::more, 1,
+                0, 0},
         BadCase{"unknown family", message(SOCK_DIAG_BY_FAMILY, kSeq, diag_payload(bad_family())),
                 DumpParser::Status::more, 1, 0, 0},
         BadCase{"unknown type", message(0x77, kSeq, diag_payload(one())), DumpParser::Status::more, 1, 0, 0},
-        BadCase{"stale sequence", message(SOCK_DIAG_BY_FAMILY, kSeq + 1, diag_payload(one())),
-                DumpParser::Status::more, 0, 0, 0},
+        BadCase{"stale sequence", message(SOCK_DIAG_BY_FAMILY, kSeq + 1, diag_payload(one())), DumpParser::Status::more,
+                0, 0, 0},
         BadCase{"kernel refuses", message(NLMSG_ERROR, kSeq, error_payload(-EPERM)), DumpParser::Status::error, 0,
                 EPERM, 0},
         BadCase{"truncated error", message(NLMSG_ERROR, kSeq, Bytes(2, 0)), DumpParser::Status::error, 1, 0, 0},
         BadCase{"done with error", message(NLMSG_DONE, kSeq, error_payload(-ENOMEM)), DumpParser::Status::error, 0,
                 ENOMEM, 0},
-        BadCase{"ack is not an error", concat({message(NLMSG_ERROR, kSeq, error_payload(0)),
-                                               message(NLMSG_DONE, kSeq, {})}),
+        BadCase{"ack is not an error",
+                concat({message(NLMSG_ERROR, kSeq, error_payload(0)), message(NLMSG_DONE, kSeq, {})}),
                 DumpParser::Status::done, 0, 0, 0}),
     bad_case_name);
 

@@ -43,7 +43,7 @@ struct Record {
   ReportState report;
   uint64_t snapshot = 0;  // the last snapshot holding such a socket
   int64_t first_ns = 0;
-  uint32_t entry = 0;  // the list entry
+  uint32_t entry = 0;    // the list entry
   uint32_t sockets = 0;  // in that snapshot
   // The first such socket of that snapshot.
   IpAddress local;
@@ -56,7 +56,9 @@ struct Record {
 
 static_assert(sizeof(Record) <= 80);  // NOTES.md quotes it
 
-bool keep_on_eviction(const Record& r) noexcept { return r.report.reported(); }
+bool keep_on_eviction(const Record& r) noexcept {
+  return r.report.reported();
+}
 
 class BlocklistFeed final : public SnapshotDetector {
  public:
@@ -160,8 +162,8 @@ class BlocklistFeed final : public SnapshotDetector {
     f.signature_id = kSignature;
     f.update = r.report.is_update();
     f.signature = fmt::format("Connection {} {} held by {} (pid {}) (blocklist {}: {})", r.inbound ? "from" : "to",
-                              key.remote.to_string(), process.empty() ? "an unknown process" : process, key.pid,
-                              list, e.prefix.to_string());
+                              key.remote.to_string(), process.empty() ? "an unknown process" : process, key.pid, list,
+                              e.prefix.to_string());
     f.category = r.inbound ? "Misc Attack" : "Potentially Bad Traffic";
     auto& ev = f.evidence;
     ev["source"] = "conn_table";

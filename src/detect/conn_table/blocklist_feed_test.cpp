@@ -65,11 +65,11 @@ TEST(BlocklistFeed, ListedRemoteNamesTheProcess) {
 TEST(BlocklistFeed, UnlistedUnconnectedExemptGiveNothing) {
   auto d = feed();
   SnapshotBuilder b(kT0);
-  b.socket("198.18.0.5", 51'000, "192.0.2.1", 443);                                       // unlisted
-  b.socket("0.0.0.0", 53, "0.0.0.0", 0, st::kClose, conn::kProtoUdp, 10, "dnsd");        // unconnected v4
-  b.socket("::", 53, "::", 0, st::kClose, conn::kProtoUdp, 10, "dnsd");                  // unconnected v6
-  b.socket("0.0.0.0", 22, "0.0.0.0", 0, st::kListen, conn::kProtoTcp, 11, "sshd");        // listener
-  b.socket("198.18.0.5", 51'002, "198.51.100.77", 443);                                   // exempt
+  b.socket("198.18.0.5", 51'000, "192.0.2.1", 443);                                 // unlisted
+  b.socket("0.0.0.0", 53, "0.0.0.0", 0, st::kClose, conn::kProtoUdp, 10, "dnsd");   // unconnected v4
+  b.socket("::", 53, "::", 0, st::kClose, conn::kProtoUdp, 10, "dnsd");             // unconnected v6
+  b.socket("0.0.0.0", 22, "0.0.0.0", 0, st::kListen, conn::kProtoTcp, 11, "sshd");  // listener
+  b.socket("198.18.0.5", 51'002, "198.51.100.77", 443);                             // exempt
   EXPECT_TRUE(run(*d, b.build()).empty());
 }
 
@@ -97,8 +97,8 @@ TEST(BlocklistFeed, DedupPerRemoteAndPid) {
   auto snap = [](Timestamp t, int sockets, int32_t pid) {
     SnapshotBuilder b(t);
     for (int i = 0; i < sockets; ++i) {
-      b.socket("198.18.0.5", static_cast<uint16_t>(51'000 + i), "203.0.113.9", 443, st::kEstablished,
-               conn::kProtoTcp, pid, "bot");
+      b.socket("198.18.0.5", static_cast<uint16_t>(51'000 + i), "203.0.113.9", 443, st::kEstablished, conn::kProtoTcp,
+               pid, "bot");
     }
     return b.build();
   };
@@ -126,9 +126,10 @@ TEST(BlocklistFeed, SwitchesAndEmptyLists) {
   EXPECT_EQ(make_blocklist_feed(cfg, nullptr), nullptr);
   EXPECT_EQ(make_blocklist_feed(cfg, lists({})), nullptr);
   EXPECT_NE(make_blocklist_feed(cfg, lists({"203.0.113.0/24"})), nullptr);
-  EXPECT_EQ(make_blocklist_feed(make_config(config::Profile::normal, "detect:\n  blocklist:\n    from_conn_table: false\n"),
-                                lists({"203.0.113.0/24"})),
-            nullptr);
+  EXPECT_EQ(
+      make_blocklist_feed(make_config(config::Profile::normal, "detect:\n  blocklist:\n    from_conn_table: false\n"),
+                          lists({"203.0.113.0/24"})),
+      nullptr);
   EXPECT_EQ(make_blocklist_feed(make_config(config::Profile::normal, "detect:\n  blocklist:\n    enabled: false\n"),
                                 lists({"203.0.113.0/24"})),
             nullptr);

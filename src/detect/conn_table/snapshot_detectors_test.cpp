@@ -62,16 +62,18 @@ TEST(SnapshotDetectors, Factory) {
   EXPECT_EQ(names(all), (std::vector<std::string>{"process_conn", "conn_table.subnet_conn", "conn_table.blocklist"}));
   EXPECT_EQ(names(make_snapshot_detectors(make_config(config::Profile::normal), nullptr)),
             (std::vector<std::string>{"process_conn", "conn_table.subnet_conn"}));
-  EXPECT_TRUE(make_snapshot_detectors(make_config(config::Profile::normal, "conn:\n  enabled: false\n"), lists).empty());
-  EXPECT_EQ(names(make_snapshot_detectors(
-                make_config(config::Profile::normal,
-                            "detect:\n  process_conn:\n    enabled: false\n  subnet_conn:\n    from_conn_table: false\n"),
-                lists)),
-            (std::vector<std::string>{"conn_table.blocklist"}));
-  EXPECT_THROW(make_snapshot_detectors(
-                   make_config(config::Profile::normal, "detect:\n  process_conn:\n    tcp_states: [establishd]\n"),
-                   nullptr),
-               std::invalid_argument);
+  EXPECT_TRUE(
+      make_snapshot_detectors(make_config(config::Profile::normal, "conn:\n  enabled: false\n"), lists).empty());
+  EXPECT_EQ(
+      names(make_snapshot_detectors(
+          make_config(config::Profile::normal,
+                      "detect:\n  process_conn:\n    enabled: false\n  subnet_conn:\n    from_conn_table: false\n"),
+          lists)),
+      (std::vector<std::string>{"conn_table.blocklist"}));
+  EXPECT_THROW(
+      make_snapshot_detectors(
+          make_config(config::Profile::normal, "detect:\n  process_conn:\n    tcp_states: [establishd]\n"), nullptr),
+      std::invalid_argument);
 }
 
 // A listener on 127.0.0.1 and `n` connections to it (both ends held by this process).

@@ -25,8 +25,8 @@ std::unique_ptr<SnapshotDetector> feed(const std::string& keys, config::Profile 
 struct Case {
   const char* name;
   std::string keys;
-  std::vector<int> counts;              // connections from 198.19.0.0/24 per snapshot
-  std::vector<std::string> expected;    // kinds reported per snapshot, joined by ","
+  std::vector<int> counts;            // connections from 198.19.0.0/24 per snapshot
+  std::vector<std::string> expected;  // kinds reported per snapshot, joined by ","
 };
 
 class SubnetFeedThresholds : public ::testing::TestWithParam<Case> {};
@@ -51,15 +51,16 @@ const std::string kPersistent25 = "    threshold: 60000\n    persistent_threshol
 INSTANTIATE_TEST_SUITE_P(
     Seed000, SubnetFeedThresholds,
     ::testing::Values(
-        Case{"immediate at", kImmediate10, {10}, {""}},
-        Case{"immediate below", kImmediate10, {9}, {""}},
+        Case{"immediate at", kImmediate10, {10}, {""}}, Case{"immediate below", kImmediate10, {9}, {""}},
         Case{"immediate above", kImmediate10, {11}, {"subnet_conn"}},
         Case{"persistent at", kPersistent25, {5, 5, 5, 5, 5}, {"", "", "", "", ""}},
         Case{"persistent above", kPersistent25, {5, 5, 5, 5, 6}, {"", "", "", "", "subnet_conn_persistent"}},
         // The window slides: the first 10 leaves it at the sixth snapshot.
         Case{"persistent slides", kPersistent25, {10, 0, 0, 0, 15, 10}, {"", "", "", "", "", ""}},
         Case{"persistent gap", kPersistent25, {26, 0}, {"subnet_conn_persistent", ""}},
-        Case{"both, seed values", "    threshold: 10\n    persistent_threshold: 25\n", {11, 11, 11},
+        Case{"both, seed values",
+             "    threshold: 10\n    persistent_threshold: 25\n",
+             {11, 11, 11},
              {"subnet_conn", "", "subnet_conn_persistent"}}));
 
 TEST(SubnetFeed, EvidenceAndShape) {
@@ -99,10 +100,10 @@ TEST(SubnetFeed, WhatCounts) {
   SnapshotBuilder b(kT0);
   for (int i = 0; i < 20; ++i) {
     const auto port = static_cast<uint16_t>(50'000 + i);
-    b.socket("127.0.0.1", 8080, "127.0.0.2", port);                               // loopback v4
-    b.socket("::1", 8080, "::1", port);                                           // loopback v6
-    b.socket("198.18.0.1", 22, "198.18.0.1", port);                               // itself
-    b.socket("198.18.0.1", 22, "198.20.0.1", port, st::kSynRecv);                 // not established
+    b.socket("127.0.0.1", 8080, "127.0.0.2", port);                // loopback v4
+    b.socket("::1", 8080, "::1", port);                            // loopback v6
+    b.socket("198.18.0.1", 22, "198.18.0.1", port);                // itself
+    b.socket("198.18.0.1", 22, "198.20.0.1", port, st::kSynRecv);  // not established
     b.socket("198.18.0.1", 22, "198.20.0.2", port, st::kTimeWait);
     b.socket("198.18.0.1", 53, "198.20.0.3", port, st::kEstablished, conn::kProtoUdp);  // UDP
   }
@@ -125,8 +126,9 @@ TEST(SubnetFeed, OutboundUsesThePeersPortAndV6Prefixes) {
 }
 
 TEST(SubnetFeed, DedupUpdatesAndEpisodes) {
-  auto d = feed("    threshold: 10\n    persistent_threshold: 1000000\n    history_window: 2\n"
-                "    update_interval: 60s\n");
+  auto d = feed(
+      "    threshold: 10\n    persistent_threshold: 1000000\n    history_window: 2\n"
+      "    update_interval: 60s\n");
   auto snap = [](Timestamp t, int n) { return SnapshotBuilder(t).listener(443).inbound("198.19.0.1", n).build(); };
   EXPECT_EQ(run(*d, snap(kT0, 20)).size(), 1u);
   EXPECT_TRUE(run(*d, snap(kT0 + Duration::seconds(30), 20)).empty());

@@ -78,9 +78,7 @@ class SnapshotBuilder {
     }
     return *this;
   }
-  SnapshotBuilder& listener(uint16_t port) {
-    return socket("0.0.0.0", port, "0.0.0.0", 0, conn::tcp_state::kListen);
-  }
+  SnapshotBuilder& listener(uint16_t port) { return socket("0.0.0.0", port, "0.0.0.0", 0, conn::tcp_state::kListen); }
   conn::Snapshot build() const {
     conn::Snapshot s = snap_;
     s.process_names = {""};

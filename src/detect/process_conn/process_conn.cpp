@@ -45,7 +45,9 @@ struct Episode {
 
 static_assert(sizeof(Episode) <= 40);  // NOTES.md quotes it
 
-bool keep_on_eviction(const Episode& e) noexcept { return e.report.reported(); }
+bool keep_on_eviction(const Episode& e) noexcept {
+  return e.report.reported();
+}
 
 struct PidHash {
   uint64_t operator()(int32_t pid) const noexcept { return static_cast<uint64_t>(static_cast<uint32_t>(pid)); }

@@ -138,9 +138,8 @@ TEST_P(ProcessConnLimit, AtBelowAbove) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Limits, ProcessConnLimit,
-                         ::testing::Values(LimitCase{20, 19, false}, LimitCase{20, 20, false},
-                                           LimitCase{20, 21, true}, LimitCase{20, 45, true},
-                                           LimitCase{1, 1, false}, LimitCase{1, 2, true},
+                         ::testing::Values(LimitCase{20, 19, false}, LimitCase{20, 20, false}, LimitCase{20, 21, true},
+                                           LimitCase{20, 45, true}, LimitCase{1, 1, false}, LimitCase{1, 2, true},
                                            LimitCase{200, 200, false}, LimitCase{200, 201, true}));
 
 TEST(ProcessConn, StatesThatCount) {
