@@ -111,8 +111,8 @@ bool BlockCursor::next(RingFrame& out) noexcept {
   out.pkttype = sll.sll_pkttype;
   out.vlan_valid = (h.tp_status & TP_STATUS_VLAN_VALID) != 0;
   out.vlan_tci = h.hv1.tp_vlan_tci;
-  out.vlan_tpid = (h.tp_status & TP_STATUS_VLAN_TPID_VALID) != 0 && h.hv1.tp_vlan_tpid != 0 ? h.hv1.tp_vlan_tpid
-                                                                                          : ETH_P_8021Q;
+  out.vlan_tpid =
+      (h.tp_status & TP_STATUS_VLAN_TPID_VALID) != 0 && h.hv1.tp_vlan_tpid != 0 ? h.hv1.tp_vlan_tpid : ETH_P_8021Q;
   offset_ += h.tp_next_offset;
   return true;
 }
@@ -167,7 +167,9 @@ namespace {
 
 using detail::KernelInsn;
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 // The fanout program (PACKET_FANOUT_CBPF): hash of the IPv4/IPv6 source address; the kernel takes
 // the result modulo the group size. SKF_NET_OFF loads are relative to the network header, which
@@ -178,7 +180,7 @@ const sock_filter kFanoutProgram[] = {
     /* 0*/ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL)),
     /* 1*/ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 2),
     /* 2*/ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(kNet + 12)),
-    /* 3*/ BPF_JUMP(BPF_JMP | BPF_JA, 11, 0, 0),  // → 15
+    /* 3*/ BPF_JUMP(BPF_JMP | BPF_JA, 11, 0, 0),                    // → 15
     /* 4*/ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 18),  // else → 23
     /* 5*/ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(kNet + 8)),
     /* 6*/ BPF_STMT(BPF_MISC | BPF_TAX, 0),
@@ -213,7 +215,9 @@ struct IfaceInfo {
   bool loopback = false;
 };
 
-const char* link_name(int lt) { return lt == core::link_type::kEthernet ? "Ethernet" : "raw IP"; }
+const char* link_name(int lt) {
+  return lt == core::link_type::kEthernet ? "Ethernet" : "raw IP";
+}
 
 // Index and link type, looked up in the calling thread's network namespace.
 core::Result<IfaceInfo> probe_interface(const std::string& name) {
@@ -235,7 +239,7 @@ core::Result<IfaceInfo> probe_interface(const std::string& name) {
       info.link_type = core::link_type::kEthernet;
       info.loopback = true;
       break;
-    case ARPHRD_NONE:   // tun, wireguard: the frame is the IP packet
+    case ARPHRD_NONE:  // tun, wireguard: the frame is the IP packet
     case ARPHRD_PPP:
     case ARPHRD_RAWIP:
       info.link_type = core::link_type::kRaw;
@@ -290,12 +294,12 @@ struct Ring {
   size_t map_len = 0;
   uint32_t block_size = 0;
   uint32_t block_count = 0;
-  uint32_t cur = 0;          // next block to read
-  bool in_block = false;     // `cursor` walks block `cur`
+  uint32_t cur = 0;            // next block to read
+  bool in_block = false;       // `cursor` walks block `cur`
   bool skip_outgoing = false;  // loopback without PACKET_IGNORE_OUTGOING: each frame shows up twice
-  bool down = false;         // saw ENETDOWN; checked for removal on idle waits
+  bool down = false;           // saw ENETDOWN; checked for removal on idle waits
   detail::BlockCursor cursor;
-  size_t iface = 0;          // index into LiveOptions::interfaces
+  size_t iface = 0;  // index into LiveOptions::interfaces
   std::atomic<uint64_t> packets{0};
   uint64_t drops = 0, freeze_q = 0;  // accumulated PACKET_STATISTICS (the kernel resets on read)
 };
@@ -356,7 +360,9 @@ core::Result<std::unique_ptr<Ring>> open_ring(const IfaceInfo& info, size_t ifac
   return r;
 }
 
-int fanout_arg(uint16_t id, int type_flags) { return static_cast<int>(id) | (type_flags << 16); }
+int fanout_arg(uint16_t id, int type_flags) {
+  return static_cast<int>(id) | (type_flags << 16);
+}
 
 // Opens rings_per_interface sockets on one interface joined in one fanout group. Sets `mode`.
 core::Result<std::vector<std::unique_ptr<Ring>>> open_interface(const IfaceInfo& info, size_t iface,
@@ -627,9 +633,9 @@ class AfPacketSource final : public LiveSource {
   std::vector<std::string> ifaces_;
   std::vector<std::unique_ptr<Ring>> rings_;
   core::UniqueFd event_fd_;
-  std::vector<pollfd> pfds_;                   // rings in order, then the eventfd
+  std::vector<pollfd> pfds_;                         // rings in order, then the eventfd
   std::vector<std::pair<Ring*, uint32_t>> release_;  // blocks to hand back on the next call
-  std::vector<uint8_t> vlan_arena_;            // frames with their VLAN tag put back (this batch)
+  std::vector<uint8_t> vlan_arena_;                  // frames with their VLAN tag put back (this batch)
   std::vector<std::pair<size_t, size_t>> vlan_fix_;  // (batch index, arena offset)
   std::string name_;
   std::optional<core::Error> error_;
@@ -685,8 +691,8 @@ core::Result<std::vector<std::unique_ptr<LiveSource>>> open_afpacket(const LiveO
   for (auto& group : groups) {
     core::UniqueFd efd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!efd.valid()) return core::make_error(fmt::format("capture: eventfd: {}", errno_text(errno)));
-    out.push_back(std::make_unique<AfPacketSource>(o.interfaces, std::move(group), std::move(efd),
-                                                   infos[0].link_type, o.snaplen, mode));
+    out.push_back(std::make_unique<AfPacketSource>(o.interfaces, std::move(group), std::move(efd), infos[0].link_type,
+                                                   o.snaplen, mode));
   }
   return out;
 }

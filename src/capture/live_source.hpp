@@ -46,10 +46,10 @@ struct LiveOptions {
   std::string bpf_filter;  // tcpdump syntax, may be empty; runs in the kernel
 };
 
-struct LiveStats {  // cumulative since open
-  uint64_t packets = 0;          // handed to the caller
-  uint64_t kernel_drops = 0;     // ring full (PACKET_STATISTICS tp_drops / pcap_stats ps_drop), summed
-  uint64_t kernel_freeze_q = 0;  // tp_freeze_q_cnt (AF_PACKET only)
+struct LiveStats {                     // cumulative since open
+  uint64_t packets = 0;                // handed to the caller
+  uint64_t kernel_drops = 0;           // ring full (PACKET_STATISTICS tp_drops / pcap_stats ps_drop), summed
+  uint64_t kernel_freeze_q = 0;        // tp_freeze_q_cnt (AF_PACKET only)
   uint64_t inbound = 0, outbound = 0;  // by sll_pkttype (AF_PACKET only; libpcap gives no direction)
   uint64_t malformed_blocks = 0;       // ring blocks/frames with impossible offsets, skipped
   uint64_t link_down_events = 0;       // an interface went down (capture resumes when it comes up)
@@ -96,8 +96,7 @@ struct KernelInsn {
 };
 // Compiles a tcpdump expression with libpcap for a LINKTYPE and snaplen (accepting returns the
 // snaplen, which is how the kernel truncates). Error: "capture: bad filter 'EXPR': MESSAGE".
-core::Result<std::vector<KernelInsn>> compile_kernel_filter(const std::string& expr, int link_type,
-                                                            uint32_t snaplen);
+core::Result<std::vector<KernelInsn>> compile_kernel_filter(const std::string& expr, int link_type, uint32_t snaplen);
 
 // The user-space model of the fanout CBPF program: the hash of an IPv4/IPv6 source address whose
 // remainder by the group size is the socket index. Non-IP frames go to socket 0.
@@ -114,10 +113,10 @@ struct RingFrame {
   int64_t sec = 0;
   uint32_t nsec = 0;
   uint32_t ifindex = 0;
-  uint8_t pkttype = 0;        // sll_pkttype (PACKET_OUTGOING = 4)
-  bool vlan_valid = false;    // TP_STATUS_VLAN_VALID: the tag was stripped into vlan_tci
+  uint8_t pkttype = 0;      // sll_pkttype (PACKET_OUTGOING = 4)
+  bool vlan_valid = false;  // TP_STATUS_VLAN_VALID: the tag was stripped into vlan_tci
   uint16_t vlan_tci = 0;
-  uint16_t vlan_tpid = 0;     // 0x8100 when the kernel did not say (no TP_STATUS_VLAN_TPID_VALID)
+  uint16_t vlan_tpid = 0;  // 0x8100 when the kernel did not say (no TP_STATUS_VLAN_TPID_VALID)
 };
 
 // Walks the frames of one retired TPACKET_V3 block. Every offset is checked against the block
@@ -133,9 +132,9 @@ class BlockCursor {
 
  private:
   std::span<const uint8_t> block_;
-  size_t offset_ = 0;   // of the next frame header within the block
-  size_t limit_ = 0;    // blk_len: bytes the kernel filled
-  uint32_t left_ = 0;   // frames still to read
+  size_t offset_ = 0;  // of the next frame header within the block
+  size_t limit_ = 0;   // blk_len: bytes the kernel filled
+  uint32_t left_ = 0;  // frames still to read
   bool malformed_ = false;
 };
 

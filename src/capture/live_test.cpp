@@ -2,8 +2,8 @@
 // creates (enforce/testing/netns.hpp), traffic is UDP sent from sockets inside those namespaces,
 // and every frame of the test's own flows is counted exactly. Skipped (with the reason) when not root.
 #include <arpa/inet.h>
-#include <linux/if_packet.h>
 #include <gtest/gtest.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -29,7 +29,9 @@ using enforce::testing::NetnsPair;
 using enforce::testing::run_command;
 using std::chrono::milliseconds;
 
-core::IpAddress ip(const char* text) { return *core::IpAddress::parse(text); }
+core::IpAddress ip(const char* text) {
+  return *core::IpAddress::parse(text);
+}
 
 int64_t now_ns() {
   timespec ts{};
@@ -107,8 +109,8 @@ std::vector<Seen> collect(const std::vector<LiveSource*>& sources, uint16_t port
 }
 
 // Sends `count` UDP datagrams from src to dst:port inside namespace `ns`.
-core::Result<int> udp_send(const std::string& ns, const core::IpAddress& src, const core::IpAddress& dst,
-                           uint16_t port, int count) {
+core::Result<int> udp_send(const std::string& ns, const core::IpAddress& src, const core::IpAddress& dst, uint16_t port,
+                           int count) {
   return in_netns(ns, [&]() -> core::Result<int> {
     const int family = src.is_v4() ? AF_INET : AF_INET6;
     core::UniqueFd fd(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -217,8 +219,8 @@ class LiveCaptureTest : public ::testing::Test {
 
   // A second veth pair between the same namespaces: host pk2 198.19.2.1/24, peer pk3 198.19.2.2/24.
   void add_second_link() {
-    ASSERT_EQ(run_command({"ip", "link", "add", "pk2", "netns", pair_->host(), "type", "veth", "peer", "name",
-                           "pk3", "netns", pair_->peer()})
+    ASSERT_EQ(run_command({"ip", "link", "add", "pk2", "netns", pair_->host(), "type", "veth", "peer", "name", "pk3",
+                           "netns", pair_->peer()})
                   .exit_code,
               0);
     run_in(pair_->host(), {"addr", "add", "198.19.2.1/24", "dev", "pk2"});
@@ -378,7 +380,7 @@ TEST_F(LiveCaptureTest, FanoutKeepsEachSourceOnOneRing) {
     SCOPED_TRACE(from);
     const size_t expect = detail::fanout_shard(ip(from), 2);
     used.insert(expect);
-    EXPECT_EQ(per_source[from][expect], 40);   // all of it on the ring the model predicts
+    EXPECT_EQ(per_source[from][expect], 40);  // all of it on the ring the model predicts
     EXPECT_EQ(per_source[from][1 - expect], 0);
   }
   EXPECT_EQ(used.size(), 2u);  // both rings carried traffic
@@ -415,13 +417,60 @@ core::Result<int> send_tagged_udp(const std::string& ns, const char* ifname, uin
     to.sll_ifindex = static_cast<int>(if_nametoindex(ifname));
     to.sll_halen = 6;
     std::memset(to.sll_addr, 0xff, 6);
-    std::vector<uint8_t> f = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x02,  // MACs
-                              0x81, 0x00, static_cast<uint8_t>(vid >> 8), static_cast<uint8_t>(vid),
-                              0x08, 0x00,
-                              0x45, 0, 0, 36, 0, 1, 0, 0, 64, 17, 0, 0,  // IPv4, 36 bytes, UDP
-                              198, 19, 10, 2, 198, 19, 10, 1,
-                              0x04, 0xd2, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port), 0, 16, 0, 0,
-                              'p', 'i', 'c', 'k', 'e', 't', '-', 'v'};
+    std::vector<uint8_t> f = {0xff,
+                              0xff,
+                              0xff,
+                              0xff,
+                              0xff,
+                              0xff,
+                              0x02,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0x02,  // MACs
+                              0x81,
+                              0x00,
+                              static_cast<uint8_t>(vid >> 8),
+                              static_cast<uint8_t>(vid),
+                              0x08,
+                              0x00,
+                              0x45,
+                              0,
+                              0,
+                              36,
+                              0,
+                              1,
+                              0,
+                              0,
+                              64,
+                              17,
+                              0,
+                              0,  // IPv4, 36 bytes, UDP
+                              198,
+                              19,
+                              10,
+                              2,
+                              198,
+                              19,
+                              10,
+                              1,
+                              0x04,
+                              0xd2,
+                              static_cast<uint8_t>(port >> 8),
+                              static_cast<uint8_t>(port),
+                              0,
+                              16,
+                              0,
+                              0,
+                              'p',
+                              'i',
+                              'c',
+                              'k',
+                              'e',
+                              't',
+                              '-',
+                              'v'};
     int sent = 0;
     for (int i = 0; i < count; ++i) {
       if (sendto(fd.get(), f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==

@@ -56,8 +56,8 @@ class BlockBuilder {
     d.version = TPACKET_V3;
     d.hdr.bh1.block_status = TP_STATUS_USER;
     d.hdr.bh1.num_pkts = num_pkts >= 0 ? static_cast<uint32_t>(num_pkts) : static_cast<uint32_t>(frames_.size());
-    d.hdr.bh1.offset_to_first_pkt = first >= 0 ? static_cast<uint32_t>(first)
-                                               : static_cast<uint32_t>(TPACKET_ALIGN(sizeof(tpacket_block_desc)));
+    d.hdr.bh1.offset_to_first_pkt =
+        first >= 0 ? static_cast<uint32_t>(first) : static_cast<uint32_t>(TPACKET_ALIGN(sizeof(tpacket_block_desc)));
     d.hdr.bh1.blk_len = blk_len >= 0 ? static_cast<uint32_t>(blk_len) : static_cast<uint32_t>(offset_);
     std::memcpy(block_.data(), &d, sizeof d);
     return block_;
@@ -270,11 +270,20 @@ TEST(LiveOptions, BadValuesAreRefusedWithTheirName) {
       {"valid", [](LiveOptions&) {}, ""},
       {"no interfaces", [](LiveOptions& o) { o.interfaces.clear(); }, "no interfaces"},
       {"any", [](LiveOptions& o) { o.interfaces = {"any"}; }, "'any'"},
-      {"twice", [](LiveOptions& o) { o.interfaces = {"lo", "lo"}; }, "lo: listed twice"},
+      {"twice",
+       [](LiveOptions& o) {
+         o.interfaces = {"lo", "lo"};
+       },
+       "lo: listed twice"},
       {"long name", [](LiveOptions& o) { o.interfaces = {"a-very-long-interface-name"}; }, "no such interface"},
       {"rings 0", [](LiveOptions& o) { o.rings_per_interface = 0; }, "rings_per_interface 0"},
       {"rings 65", [](LiveOptions& o) { o.rings_per_interface = 65; }, "rings_per_interface 65"},
-      {"pcap fanout", [](LiveOptions& o) { o.method = LiveMethod::pcap; o.rings_per_interface = 2; }, "afpacket"},
+      {"pcap fanout",
+       [](LiveOptions& o) {
+         o.method = LiveMethod::pcap;
+         o.rings_per_interface = 2;
+       },
+       "afpacket"},
       {"ring 0", [](LiveOptions& o) { o.ring_mb = 0; }, "ring_mb 0"},
       {"snaplen 10", [](LiveOptions& o) { o.snaplen = 10; }, "snaplen 10"},
       {"snaplen big", [](LiveOptions& o) { o.snaplen = 262145; }, "snaplen 262145"},

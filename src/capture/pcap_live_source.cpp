@@ -30,14 +30,14 @@ using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
 
 struct Handle {
   PcapHandle pcap;
-  int fd = -1;                      // pcap_get_selectable_fd
+  int fd = -1;  // pcap_get_selectable_fd
   std::atomic<uint64_t> packets{0};
 };
 
 class PcapLiveSource final : public LiveSource {
  public:
-  PcapLiveSource(std::vector<std::string> ifaces, std::vector<std::unique_ptr<Handle>> handles,
-                 core::UniqueFd event_fd, int link_type, uint32_t snaplen)
+  PcapLiveSource(std::vector<std::string> ifaces, std::vector<std::unique_ptr<Handle>> handles, core::UniqueFd event_fd,
+                 int link_type, uint32_t snaplen)
       : ifaces_(std::move(ifaces)),
         handles_(std::move(handles)),
         event_fd_(std::move(event_fd)),
@@ -239,8 +239,7 @@ core::Result<std::unique_ptr<LiveSource>> open_pcap_live(const LiveOptions& o) {
       std::make_unique<PcapLiveSource>(o.interfaces, std::move(handles), std::move(efd), link, o.snaplen));
 }
 
-core::Result<std::vector<KernelInsn>> compile_kernel_filter(const std::string& expr, int link_type,
-                                                            uint32_t snaplen) {
+core::Result<std::vector<KernelInsn>> compile_kernel_filter(const std::string& expr, int link_type, uint32_t snaplen) {
   struct Dead {
     void operator()(pcap_t* p) const noexcept { pcap_close(p); }
   };
