@@ -10,7 +10,8 @@
 // - Lookups and inserts are O(1) expected (open addressing, linear probing, backward-shift erase).
 //
 // Hash may be cheap and poorly mixed (e.g. XOR of fields): the table mixes it before use, because
-// it indexes by the low bits and keys that differ in one field must not share a home slot.
+// keys that differ in one field must not share a home slot. A hash that already mixes well
+// (core::IpAddressHash) says so through `hash_is_mixed`, and the table uses it as it is.
 //
 // Value must be default-constructible. Provide `bool keep_on_eviction(const Value&)` by ADL to
 // protect entries; the default protects none.
@@ -22,10 +23,18 @@
 #include <utility>
 #include <vector>
 
+#include "core/ip_address.hpp"
 #include "core/time.hpp"
 #include "state/mix.hpp"
 
 namespace picket::state {
+
+// True for hash functors whose every output bit depends on every input bit: the table skips its
+// own mixing for them (a second finaliser on every lookup of the packet path buys nothing).
+template <typename Hash>
+inline constexpr bool hash_is_mixed = false;
+template <>
+inline constexpr bool hash_is_mixed<core::IpAddressHash> = true;
 
 template <typename V>
 constexpr bool keep_on_eviction(const V&) noexcept {
@@ -67,13 +76,18 @@ class BoundedTable {
   size_t memory_bytes() const noexcept { return slots_.size() * sizeof(Slot) + index_.size() * sizeof(uint64_t); }
 
   // The entry for `key`, marked as seen at `now`; nullptr if absent.
-  Value* find(const Key& key, core::Timestamp now) noexcept {
-    const uint64_t h = mixed_hash(key);
+  Value* find(const Key& key, core::Timestamp now) noexcept { return find(key, hash_of(key), now); }
+
+  // The same with the key's hash computed once (hash_of) for a find followed by an insert.
+  uint64_t hash_of(const Key& key) const noexcept { return mixed_hash(key); }
+  Value* find(const Key& key, uint64_t h, core::Timestamp now) noexcept {
     const uint32_t i = lookup(key, h);
     if (i == kNil) return nullptr;
     touch(i, now);
     return &slots_[i].value;
   }
+  // Inserts `key`, which must be absent (find just said so), evicting if full; `h` = hash_of(key).
+  Value* insert_absent(const Key& key, uint64_t h, core::Timestamp now) noexcept { return &slots_[insert_slot(key, h, now)].value; }
   // Looks without touching (for reads that must not change eviction order).
   const Value* peek(const Key& key) const noexcept {
     const uint32_t i = lookup(key, mixed_hash(key));
@@ -93,19 +107,7 @@ class BoundedTable {
       touch(i, now);
       return {&slots_[i].value, false};
     }
-    if (free_ == kNil) evict_one();
-    i = free_;
-    free_ = slots_[i].next;
-    Slot& s = slots_[i];
-    s.key = key;
-    s.value = Value{};
-    s.hash = h;
-    s.last_seen = now;
-    link_front(i);
-    index_insert(h, i);
-    ++size_;
-    ++stats_.inserts;
-    return {&s.value, true};
+    return {&slots_[insert_slot(key, h, now)].value, true};
   }
 
   bool erase(const Key& key) noexcept {
@@ -154,15 +156,40 @@ class BoundedTable {
     uint32_t next = kNil;
   };
 
-  uint64_t mixed_hash(const Key& key) const noexcept { return mix64(static_cast<uint64_t>(hash_(key))); }
+  uint32_t insert_slot(const Key& key, uint64_t h, core::Timestamp now) noexcept {
+    if (free_ == kNil) evict_one();
+    const uint32_t i = free_;
+    free_ = slots_[i].next;
+    Slot& s = slots_[i];
+    s.key = key;
+    s.value = Value{};
+    s.hash = h;
+    s.last_seen = now;
+    link_front(i);
+    index_insert(h, i);
+    ++size_;
+    ++stats_.inserts;
+    return i;
+  }
+
+  uint64_t mixed_hash(const Key& key) const noexcept {
+    if constexpr (hash_is_mixed<Hash>) {
+      return static_cast<uint64_t>(hash_(key));
+    } else {
+      return mix64(static_cast<uint64_t>(hash_(key)));
+    }
+  }
 
   // Index entries pack the slot number (low 32 bits) with the hash's top bits (high 32) so most
-  // mismatches are rejected without touching the slot.
+  // mismatches are rejected without touching the slot. The home position is taken from those
+  // same top bits, so an index entry alone says where it belongs: erasing shifts entries back
+  // without reading their slots (one cache miss each on a table larger than the cache).
   static uint64_t pack(uint64_t h, uint32_t i) noexcept { return (h & 0xFFFFFFFF00000000ULL) | i; }
+  uint64_t home_of(uint64_t h) const noexcept { return (h >> 32) & mask_; }
 
   uint32_t lookup(const Key& key, uint64_t h) const noexcept {
     const uint64_t tag = h & 0xFFFFFFFF00000000ULL;
-    for (uint64_t pos = h & mask_;; pos = (pos + 1) & mask_) {
+    for (uint64_t pos = home_of(h);; pos = (pos + 1) & mask_) {
       const uint64_t e = index_[pos];
       if (e == kEmpty) return kNil;
       if ((e & 0xFFFFFFFF00000000ULL) == tag) {
@@ -173,20 +200,20 @@ class BoundedTable {
   }
 
   void index_insert(uint64_t h, uint32_t i) noexcept {
-    uint64_t pos = h & mask_;
+    uint64_t pos = home_of(h);
     while (index_[pos] != kEmpty) pos = (pos + 1) & mask_;
     index_[pos] = pack(h, i);
   }
 
   void index_erase(uint64_t h, uint32_t i) noexcept {
-    uint64_t pos = h & mask_;
+    uint64_t pos = home_of(h);
     while (index_[pos] == kEmpty || static_cast<uint32_t>(index_[pos]) != i) pos = (pos + 1) & mask_;
     // Backward-shift deletion keeps probe sequences intact without tombstones.
     uint64_t hole = pos;
     for (uint64_t next = (hole + 1) & mask_;; next = (next + 1) & mask_) {
       const uint64_t e = index_[next];
       if (e == kEmpty) break;
-      const uint64_t home = slots_[static_cast<uint32_t>(e)].hash & mask_;
+      const uint64_t home = home_of(e);
       // Move e into the hole if its home position is not in (hole, next].
       const bool in_range = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
       if (!in_range) {
