@@ -7,7 +7,44 @@ using core::tcp_flag::kRst;
 using core::tcp_flag::kSyn;
 
 Attribution::Attribution(std::vector<core::Prefix> home_net, uint32_t learned_capacity)
-    : home_net_(std::move(home_net)), servers_(learned_capacity) {}
+    : home_net_(std::move(home_net)), servers_(learned_capacity) {
+  // Two cells per server: small enough to stay in the CPU cache, mostly empty cells until the
+  // table is full.
+  size_t cells = 64;
+  while (cells < size_t{servers_.capacity()} * 2) cells <<= 1;
+  filter_.assign(cells, 0);
+  filter_mask_ = cells - 1;
+  install_evict_hook();
+}
+
+Attribution::Attribution(Attribution&& o)
+    : home_net_(std::move(o.home_net_)),
+      servers_(std::move(o.servers_)),
+      filter_(std::move(o.filter_)),
+      filter_mask_(o.filter_mask_),
+      last_server_(o.last_server_),
+      has_last_server_(o.has_last_server_) {
+  install_evict_hook();
+}
+
+Attribution& Attribution::operator=(Attribution&& o) {
+  home_net_ = std::move(o.home_net_);
+  servers_ = std::move(o.servers_);
+  filter_ = std::move(o.filter_);
+  filter_mask_ = o.filter_mask_;
+  last_server_ = o.last_server_;
+  has_last_server_ = o.has_last_server_;
+  install_evict_hook();
+  return *this;
+}
+
+void Attribution::install_evict_hook() {
+  servers_.set_on_evict([this](const core::IpAddress& a, Seen&) {
+    uint8_t& c = filter_cell(a);
+    if (c != 0xFF) --c;
+    if (has_last_server_ && a == last_server_) has_last_server_ = false;
+  });
+}
 
 bool Attribution::in_home_net(const core::IpAddress& a) const noexcept {
   for (const auto& p : home_net_) {
@@ -16,12 +53,20 @@ bool Attribution::in_home_net(const core::IpAddress& a) const noexcept {
   return false;
 }
 
-bool Attribution::is_local(const core::IpAddress& a) const noexcept {
-  return in_home_net(a) || servers_.peek(a) != nullptr;
+bool Attribution::is_local_slow(const core::IpAddress& a) noexcept {
+  if (in_home_net(a)) return true;
+  if (!maybe_learned(a) || servers_.peek(a) == nullptr) return false;
+  last_server_ = a;
+  has_last_server_ = true;
+  return true;
 }
 
 void Attribution::learn(const core::IpAddress& a, core::Timestamp now) noexcept {
-  if (!in_home_net(a)) servers_.find_or_insert(a, now);
+  if (in_home_net(a)) return;
+  if (servers_.find_or_insert(a, now).second) {
+    uint8_t& c = filter_cell(a);
+    if (c != 0xFF) ++c;
+  }
 }
 
 core::IpAddress Attribution::actor(const core::PacketMeta& m) noexcept {

@@ -26,22 +26,41 @@ namespace picket::detect {
 class Attribution {
  public:
   Attribution(std::vector<core::Prefix> home_net, uint32_t learned_capacity);
+  // The table's eviction hook points at this object: a move installs it afresh.
+  Attribution(Attribution&& o);
+  Attribution& operator=(Attribution&& o);
 
   // The actor of `m` (empty when the packet has no IP layer). Learns from it.
   core::IpAddress actor(const core::PacketMeta& m) noexcept;
 
-  bool is_local(const core::IpAddress& a) const noexcept;
+  bool is_local(const core::IpAddress& a) noexcept {
+    if (has_last_server_ && a == last_server_) return true;
+    return is_local_slow(a);
+  }
   uint32_t learned() const noexcept { return servers_.size(); }
 
  private:
   struct Seen {
     uint8_t unused = 0;
   };
+  bool is_local_slow(const core::IpAddress& a) noexcept;
+  void install_evict_hook();
   bool in_home_net(const core::IpAddress& a) const noexcept;
   void learn(const core::IpAddress& a, core::Timestamp now) noexcept;
+  uint8_t& filter_cell(const core::IpAddress& a) noexcept { return filter_[a.hash() & filter_mask_]; }
+  bool maybe_learned(const core::IpAddress& a) const noexcept { return filter_[a.hash() & filter_mask_] != 0; }
 
   std::vector<core::Prefix> home_net_;
   state::BoundedTable<core::IpAddress, Seen, core::IpAddressHash> servers_;
+  // A counting filter over the learned servers: how many of them hash to each cell (sticky at
+  // 255). Every packet asks about both of its addresses and most are not servers (a spoofed
+  // flood's sources, clients); a zero cell answers that without probing the table's index.
+  std::vector<uint8_t> filter_;
+  uint64_t filter_mask_ = 0;
+  // The last address found among the learned servers (most packets have the protected host on
+  // one side): answered by one comparison. Cleared when that address is evicted.
+  core::IpAddress last_server_;
+  bool has_last_server_ = false;
 };
 
 }  // namespace picket::detect

@@ -87,12 +87,13 @@ void FlowTracker::on_packet(PacketContext& ctx) noexcept {
 
 void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept {
   const core::PacketMeta& m = *ctx.meta;
-  Flow* f = table_.find(key, m.ts);
+  const uint64_t h = table_.hash_of(key);
+  Flow* f = table_.find(key, h, m.ts);
   if (f == nullptr) {
     const ProbeKind kind = classify_probe(m);
     // ICMP other than echo and TCP answers (SYN-ACK, RST) start nothing.
     if (kind == ProbeKind::none) return;
-    f = table_.find_or_insert(key, m.ts).first;
+    f = table_.insert_absent(key, h, m.ts);
     f->state = FlowState::probing;
     f->probe = kind;
     f->started_ns = m.ts.ns;
@@ -138,12 +139,13 @@ void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept
 
 void FlowTracker::on_to_actor(PacketContext& ctx, const FlowKey& key) noexcept {
   const core::PacketMeta& m = *ctx.meta;
-  Flow* f = table_.find(key, m.ts);
+  const uint64_t h = table_.hash_of(key);
+  Flow* f = table_.find(key, h, m.ts);
   if (f == nullptr) {
     // The peer opens a flow towards the actor: remember it, so the actor's answers are answers.
     const ProbeKind kind = classify_probe(m);
     if (kind == ProbeKind::none) return;
-    f = table_.find_or_insert(key, m.ts).first;
+    f = table_.insert_absent(key, h, m.ts);
     f->state = FlowState::peer_opened;
     f->probe = kind;
     f->started_ns = m.ts.ns;

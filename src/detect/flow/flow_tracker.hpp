@@ -14,7 +14,9 @@
 // notices at the next tick.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -46,10 +48,20 @@ struct FlowKey {
   friend bool operator==(const FlowKey&, const FlowKey&) noexcept = default;
 };
 
+// Cheap on purpose (the table mixes it): the raw address words, the peer's turned by half a word
+// so that an IPv4 actor and peer fill different halves, two multiplies to fold in the rest.
 struct FlowKeyHash {
   uint64_t operator()(const FlowKey& k) const noexcept {
-    const uint64_t ports = (uint64_t{k.actor_port} << 24) ^ (uint64_t{k.peer_port} << 8) ^ k.proto;
-    return k.actor.hash() ^ (k.peer.hash() * 0x9E3779B97F4A7C15ULL) ^ (ports * 0xC2B2AE3D27D4EB4FULL);
+    uint64_t a0, a1, p0, p1;
+    std::memcpy(&a0, k.actor.bytes().data(), 8);
+    std::memcpy(&a1, k.actor.bytes().data() + 8, 8);
+    std::memcpy(&p0, k.peer.bytes().data(), 8);
+    std::memcpy(&p1, k.peer.bytes().data() + 8, 8);
+    const uint64_t rest = (uint64_t{k.actor_port} << 48) ^ (uint64_t{k.peer_port} << 32) ^
+                          (uint64_t{k.proto} << 24) ^ (static_cast<uint64_t>(k.actor.family()) << 8) ^
+                          static_cast<uint64_t>(k.peer.family());
+    return (a0 ^ std::rotl(p0, 32)) ^ ((a1 ^ std::rotl(p1, 32)) * 0x9E3779B97F4A7C15ULL) ^
+           (rest * 0xC2B2AE3D27D4EB4FULL);
   }
 };
 
