@@ -44,6 +44,21 @@ struct RunOptions {
 // The daemon. Exit 0 after SIGTERM/SIGINT, 1 on a runtime failure, 2 on bad configuration.
 int cmd_run(const RunOptions& opts);
 
+// The subcommands that talk to a running daemon (control_commands.cpp, top.cpp). Exit statuses:
+// 0 ok, 1 the daemon refused (or status: unhealthy), 2 bad arguments, 3 no daemon reachable.
+struct ControlOptions {
+  std::string socket;       // --socket; default: control.socket of --config, else /run/picket/picket.sock
+  std::string config_path;  // --config: where to read control.socket from
+  bool json = false;        // --json: machine-readable output
+};
+int cmd_status(const ControlOptions& o);
+int cmd_bans(const ControlOptions& o);
+int cmd_ban(const ControlOptions& o, const std::string& target, const std::string& duration, const std::string& reason);
+int cmd_unban(const ControlOptions& o, const std::string& target, bool all);
+int cmd_reload(const ControlOptions& o);
+int cmd_events(const ControlOptions& o, const std::vector<std::string>& types);
+int cmd_top(const ControlOptions& o, double interval_s, bool once);
+
 struct SimulateOptions {
   std::string scenario;
   std::string out;
@@ -68,5 +83,14 @@ struct DemoOptions {
 };
 // The live demo (src/demo). Needs root. 0 when the proof holds, 1 otherwise, 130 when interrupted.
 int cmd_demo(const DemoOptions& opts);
+
+struct InitOptions {
+  std::string out = "/etc/picket/picket.yaml";
+  bool defaults = false;  // write every default without asking
+  bool force = false;     // replace an existing file
+};
+// Interactive setup (init_wizard.hpp). 0 written, 1 refused (file exists) or aborted (end of
+// input) with nothing written, 2 bad usage.
+int cmd_init(const InitOptions& opts);
 
 }  // namespace picket::app

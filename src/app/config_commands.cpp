@@ -4,6 +4,7 @@
 
 #include "app/commands.hpp"
 #include "daemon/settings.hpp"
+#include "detect/conn_table/snapshot_detector.hpp"
 #include "engine/engine.hpp"
 #include "policy/policy.hpp"
 
@@ -20,6 +21,7 @@ const config::Schema& full_schema() {
                  core::Duration::seconds(3600), "picket run: how often buffered event and log lines are written out");
     daemon::declare_config(s);
     engine::declare_config(s);
+    detect::declare_snapshot_config(s);
     policy::declare_config(s);
     return s;
   }();

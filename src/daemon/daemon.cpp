@@ -13,22 +13,16 @@
 
 #include <fmt/format.h>
 
-#include "capture/live_source.hpp"
-#include "daemon/enforcers.hpp"
-#include "daemon/persistence.hpp"
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "daemon/daemon_impl.hpp"
 #include "daemon/privileges.hpp"
-#include "daemon/settings.hpp"
-#include "detect/blocklist/blocklists.hpp"
-#include "engine/engine.hpp"
-#include "output/sinks.hpp"
 #include "policy/local_addresses.hpp"
-#include "policy/policy.hpp"
-#include "policy/responder.hpp"
-#include "store/store.hpp"
 
 namespace picket::daemon {
 
-using Json = nlohmann::ordered_json;
 using core::Duration;
 using core::Timestamp;
 
@@ -37,12 +31,6 @@ namespace {
 constexpr auto kReadWait = std::chrono::milliseconds(100);
 constexpr Duration kDropCheck = Duration::seconds(10);
 constexpr Duration kMaxInitBackoff = Duration::seconds(60);
-
-Timestamp wall_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return Timestamp{int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec};
-}
 
 // Every interface that is up, except loopback, in this network namespace.
 std::vector<std::string> up_interfaces() {
@@ -69,48 +57,31 @@ output::Event daemon_event(Timestamp ts, std::string_view type, std::string_view
 
 }  // namespace
 
-struct Daemon::Impl {
-  RunOptions opts;
-  std::optional<config::Config> cfg_storage;  // always set after start()
-  const config::Config& cfg() const { return *cfg_storage; }
-  DaemonSettings settings;
+Timestamp wall_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Timestamp{int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec};
+}
 
-  output::FanoutSink sinks;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<policy::OffenderHistory> history;
-  std::unique_ptr<StoreJournal> journal;
-  EnforcerBundle bundle;
-  bool enforcer_ready = false;
-  Timestamp next_init_try;
-  Duration init_backoff = Duration::seconds(1);
-
-  std::shared_ptr<const detect::blocklist::Blocklists> lists;
-  std::unique_ptr<policy::Policy> policy;
-  std::unique_ptr<policy::PolicyResponder> responder;
-  std::unique_ptr<engine::Engine> engine;
-  std::unique_ptr<capture::LiveSource> source;
-  int link_type = 1;
-
-  std::atomic<bool> stop{false};
-  std::atomic<bool> reload{false};
-
-  Timestamp next_flush, next_maintenance, next_drop_check, next_exec_expiry;
-  uint64_t drops_reported = 0;
-
-  void log(const std::string& line) const {
-    if (opts.log) opts.log(line);
+void Observer::emit(const output::Event& ev) {
+  if (ev.type == output::EventType::stats) {
+    last_stats_ = ev.body;
+    return;
   }
-  void emit(const output::Event& ev) { sinks.emit(ev); }
-
-  core::Result<void> open_outputs();
-  core::Result<void> open_store();
-  void build_pipeline(Timestamp now);
-  void try_init_enforcer(Timestamp now);
-  core::Result<void> open_capture();
-  void maintenance(Timestamp now);
-  void do_reload(Timestamp now);
-  void shutdown();
-};
+  if (ev.type != output::EventType::alert) return;
+  std::string detector = "-";
+  if (ev.picket.is_object() && ev.picket.contains("detector")) detector = ev.picket["detector"].get<std::string>();
+  ++alerts_by_detector_[detector];
+  recent_.push_back(ev);
+  if (recent_.size() > kRecent) recent_.pop_front();
+  const double late = std::max(0.0, (wall_now() - ev.ts).to_seconds());
+  sum_ += late;
+  ++total_;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    if (late <= bounds_[i]) ++counts_[i];
+  }
+  ++counts_.back();
+}
 
 core::Result<void> Daemon::Impl::open_outputs() {
   const std::string& configured = cfg().string("output.events_file");
@@ -127,7 +98,57 @@ core::Result<void> Daemon::Impl::open_outputs() {
     if (!text) return text.error();
     sinks.add(std::move(text.value()));
   }
+  sinks.add(observer);
   return {};
+}
+
+core::Result<void> Daemon::Impl::open_control() {
+  if (!settings.control_enabled) return {};
+  const std::filesystem::path dir = std::filesystem::path(settings.control_socket).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return core::make_error("control socket: cannot create " + dir.string() + ": " + ec.message());
+    chmod(dir.c_str(), 0755);
+  }
+  auto server = control::ControlServer::open({settings.control_socket, 0660, settings.control_group, 32});
+  if (!server) return server.error();
+  control = std::move(server.value());
+  sinks.add(control->event_sink());
+  return {};
+}
+
+core::Result<void> Daemon::Impl::open_conn_table() {
+  conn = detect::conn_settings(cfg());
+  if (!conn.enabled) return {};
+  try {
+    snapshot_detectors = detect::make_snapshot_detectors(cfg(), lists);
+  } catch (const std::exception& e) {
+    return core::make_error(std::string("conn: ") + e.what());
+  }
+  auto t = conn::ConnTable::open(conn.table);
+  if (!t) {
+    // Detection from packets goes on; the table's absence is reported, not fatal.
+    conn_error = t.error().message;
+    log("warning: " + conn_error + " (connection-table detectors are off)");
+    return {};
+  }
+  conn_table = std::move(t.value());
+  return {};
+}
+
+void Daemon::Impl::take_snapshot(Timestamp now) {
+  if (!conn_table || now < next_snapshot) return;
+  next_snapshot = now + conn.interval;
+  if (auto r = conn_table->refresh(now, snapshot); !r) {
+    if (conn_error != r.error().message) {
+      conn_error = r.error().message;
+      emit(daemon_event(now, "conn", "snapshot_failed", Json{{"error", conn_error}}));
+    }
+    return;
+  }
+  conn_error.clear();
+  for (auto& d : snapshot_detectors) d->on_snapshot(snapshot, engine->external_findings());
 }
 
 core::Result<void> Daemon::Impl::open_store() {
@@ -254,7 +275,7 @@ void Daemon::Impl::maintenance(Timestamp now) {
   }
 }
 
-void Daemon::Impl::do_reload(Timestamp now) {
+core::Result<void> Daemon::Impl::do_reload(Timestamp now) {
   notify_reloading();
   struct Ready {
     ~Ready() { notify_ready("reloaded"); }
@@ -262,7 +283,7 @@ void Daemon::Impl::do_reload(Timestamp now) {
   sinks.reopen();  // log rotation: whatever the config says, files are reopened
   if (opts.config_path.empty()) {
     log("reload: no configuration file (built-in profile); output files reopened");
-    return;
+    return {};
   }
   auto res = config::load_file(*opts.schema, opts.config_path);
   if (!res.errors.empty()) {
@@ -273,7 +294,9 @@ void Daemon::Impl::do_reload(Timestamp now) {
     }
     log(fmt::format("reload: {}: {} error(s); the running configuration stays", opts.config_path, res.errors.size()));
     emit(daemon_event(now, "config", "reload_rejected", Json{{"file", opts.config_path}, {"errors", errs}}));
-    return;
+    std::string joined = opts.config_path + ": the running configuration stays:";
+    for (const auto& e : errs) joined += "\n  " + e;
+    return core::make_error(joined);
   }
   const DaemonSettings fresh = DaemonSettings::from_config(*res.config);
   if (fresh.capture_method != settings.capture_method || fresh.interfaces != settings.interfaces ||
@@ -291,8 +314,17 @@ void Daemon::Impl::do_reload(Timestamp now) {
   settings.store_maintenance = fresh.store_maintenance;
   build_pipeline(now);
   responder->requeue(carried);
+  if (conn_table) {
+    conn = detect::conn_settings(cfg());
+    try {
+      snapshot_detectors = detect::make_snapshot_detectors(cfg(), lists);
+    } catch (const std::exception& e) {
+      log(std::string("reload: conn: ") + e.what());
+    }
+  }
   emit(daemon_event(now, "config", "reloaded", Json{{"file", opts.config_path}}));
   log(fmt::format("reloaded {}", opts.config_path));
+  return {};
 }
 
 void Daemon::Impl::shutdown() {
@@ -329,6 +361,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
   if (!d.opts.store_path.empty()) d.settings.store_path = d.opts.store_path;
 
   if (auto r = d.open_outputs(); !r) return r.error();
+  if (auto r = d.open_control(); !r) return r.error();
   // Blocklist files: read once, shared by the detectors; problems are warnings, not fatal.
   d.lists = detect::blocklist::load_lists(d.cfg());
   if (d.lists) {
@@ -340,6 +373,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
   d.bundle = std::move(bundle.value());
   if (!d.bundle.warning.empty()) d.log("warning: " + d.bundle.warning);
   if (auto r = d.open_capture(); !r) return r.error();
+  if (auto r = d.open_conn_table(); !r) return r.error();
   // Everything privileged is open; from here on (and in every thread started later) only the
   // network capabilities remain.
   if (d.settings.drop_capabilities) {
@@ -349,6 +383,8 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
   }
 
   const Timestamp now = wall_now();
+  d.started_at = now;
+  d.talker_decoder.emplace(d.link_type);
   d.build_pipeline(now);
   d.try_init_enforcer(now);
   if (d.policy->settings().dry_run) d.log("IDS mode: decisions are logged, nothing is blocked");
@@ -360,11 +396,24 @@ int Daemon::run() {
   constexpr size_t kBatch = 256;
   std::array<core::RawPacket, kBatch> batch;
   int status = 0;
+  if (d.control) {
+    capture::LiveSource* src = d.source.get();
+    d.control->set_wake([src] {
+      if (src != nullptr) src->interrupt();
+    });
+  }
   notify_ready(d.source ? "capturing" : "running without packet capture");
   while (!d.stop.load(std::memory_order_relaxed)) {
     if (d.source) {
       const size_t n = d.source->read_batch(batch);
-      if (n > 0) d.engine->process_batch(std::span<const core::RawPacket>(batch.data(), n));
+      if (n > 0) {
+        d.engine->process_batch(std::span<const core::RawPacket>(batch.data(), n));
+        for (size_t i = 0; i < n; ++i) {
+          if (!d.talkers.sample()) continue;
+          d.talker_decoder->decode(batch[i], d.talker_meta);
+          d.talkers.add(d.talker_meta, batch[i].ts);
+        }
+      }
       if (d.source->finished()) {
         const std::string why = d.source->error() ? d.source->error()->message : "capture ended";
         d.emit(daemon_event(wall_now(), "capture", "failed", Json{{"error", why}}));
@@ -377,8 +426,10 @@ int Daemon::run() {
     }
     const Timestamp now = wall_now();
     d.engine->advance_to(now);
+    d.take_snapshot(now);
     d.maintenance(now);
-    if (d.reload.exchange(false)) d.do_reload(now);
+    if (d.reload.exchange(false)) (void)d.do_reload(now);
+    if (d.control) d.control->serve_pending([&d](const Json& req) { return d.handle(req); });
   }
   d.shutdown();
   return status;

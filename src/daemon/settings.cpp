@@ -42,6 +42,11 @@ void declare_config(config::Schema& schema) {
              "After start-up keep only CAP_NET_ADMIN and CAP_NET_RAW (the connection table then names the owning "
              "process only for root's own sockets)");
 
+  config::SchemaSection ctl(schema, "control");
+  ctl.boolean("enabled", true, "Listen on the control socket (picket status, bans, ban, unban, reload, events, top)");
+  ctl.string("socket", "/run/picket/picket.sock", "Path of the control socket (mode 0660; its directory is created)");
+  ctl.string("group", "", "Group owning the control socket: its members may run picket status, ban, ...; empty = root's");
+
   config::SchemaSection s(schema, "store");
   s.boolean("enabled", true, "Persist active decisions and offender history (needed to restore bans after a restart)");
   s.string("path", store::kDefaultPath, "SQLite file of the store (its directory must exist)");
@@ -74,6 +79,9 @@ DaemonSettings DaemonSettings::from_config(const config::Config& cfg) {
   d.on_exit = cfg.string("enforce.on_exit") == "keep" ? OnExit::keep : OnExit::remove;
   d.conntrack_cleanup = cfg.boolean("enforce.conntrack_cleanup");
   d.drop_capabilities = cfg.boolean("daemon.drop_capabilities");
+  d.control_enabled = cfg.boolean("control.enabled");
+  d.control_socket = cfg.string("control.socket");
+  d.control_group = cfg.string("control.group");
   d.store_enabled = cfg.boolean("store.enabled");
   d.store_path = cfg.string("store.path");
   d.store_maintenance = cfg.duration("store.maintenance_interval");

@@ -11,7 +11,7 @@
 
 namespace picket::daemon {
 
-// Declares capture.*, enforce.* (with the ipset and exec backends' own keys), daemon.* and store.*.
+// Declares capture.*, enforce.* (with the ipset and exec backends' own keys), daemon.*, control.* and store.*.
 void declare_config(config::Schema& schema);
 
 enum class CaptureMethod : uint8_t { afpacket, pcap, none };
@@ -32,6 +32,10 @@ struct DaemonSettings {
   bool conntrack_cleanup = true;
 
   bool drop_capabilities = true;
+
+  bool control_enabled = true;
+  std::string control_socket;
+  std::string control_group;
 
   bool store_enabled = true;
   std::string store_path;

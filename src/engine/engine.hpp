@@ -85,6 +85,10 @@ class Engine {
   // Policy and enforcement for findings (may be null: alerts only). Not owned.
   void set_responder(FindingResponder* r) noexcept { responder_ = r; }
 
+  // Findings made outside the packet path (connection-table snapshots), on the thread that calls
+  // process(): they are written with the current tick's findings, through the responder.
+  detect::FindingSink& external_findings() noexcept { return target_findings_; }
+
   // Packets a capture filter dropped before they reached the engine (for stats).
   void set_filtered_out(uint64_t n) noexcept { totals_.filtered_out = n; }
 

@@ -138,6 +138,10 @@ Duration Policy::escalate(Duration base, uint32_t prior) const noexcept {
 
 void Policy::forget(const core::Prefix& target) { active_.erase({target, 0, 0}); }
 
+size_t Policy::in_force_count(core::Timestamp now) const {
+  return static_cast<size_t>(std::count_if(active_.begin(), active_.end(), [&](const auto& kv) { return kv.second > now; }));
+}
+
 void Policy::restore(const core::Decision& d, std::optional<core::Timestamp> until) {
   const core::Timestamp end = until.value_or(core::Timestamp{std::numeric_limits<int64_t>::max()});
   if (d.action == core::DecisionAction::rate_limit) active_[{d.target, d.port, d.proto}] = end;

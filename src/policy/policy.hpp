@@ -89,6 +89,10 @@ class Policy {
   Verdict decide(const detect::Finding& f, core::Timestamp now);
   // Forgets that `target` is banned (after an unblock).
   void forget(const core::Prefix& target);
+  // Forgets every decision in force (after `picket unban --all`).
+  void forget_all() { active_.clear(); }
+  // Decisions (blocks and rate limits) policy believes are still in force at `now`.
+  size_t in_force_count(core::Timestamp now) const;
   // Remembers a decision still in force from before a restart (the store's active rows), so a
   // returning offender is not decided on again while its ban lasts. `until` nullopt: no expiry.
   void restore(const core::Decision& d, std::optional<core::Timestamp> until);

@@ -70,19 +70,21 @@ std::optional<Truth> SynFlood::truth() const {
 
 // ---- SpoofedFlood ----
 
-SpoofedFlood::SpoofedFlood(const Setup& setup, uint16_t port, uint64_t syns, Window window)
+SpoofedFlood::SpoofedFlood(const Setup& setup, uint16_t port, uint64_t syns, Window window, bool one_each)
     : plan_(setup.plan),
       seed_(mix(setup.seed, 0x5900F)),
       port_(port),
       syns_(std::max<uint64_t>(syns, 1)),
       window_(window),
+      one_each_(one_each),
       mul_(static_cast<uint32_t>(seed_ | 1) & 0xFFFF),
       add_(static_cast<uint32_t>(seed_ >> 20) & 0xFFFF) {}
 
-// SYN i comes from source floor(3i/4): most sources send one SYN, every third one sends two.
-// Sources walk the spoofed range in a seed-dependent order (a bijection mod 65536).
+// SYN i comes from source floor(3i/4): most sources send one SYN, every third one sends two
+// (one_each: source i). Sources walk the spoofed range in a seed-dependent order (a bijection mod
+// 65536); in IPv6 the interface id is a bijection of the source number, so sources never repeat.
 core::IpAddress SpoofedFlood::source(uint64_t i) const noexcept {
-  const uint64_t j = i * 3 / 4;
+  const uint64_t j = one_each_ ? i : i * 3 / 4;
   const auto index = static_cast<uint32_t>((mul_ * j + add_) % plan::kSpoofCount);
   return plan_.spoofed(index, mix(seed_ ^ 0x11D, j));
 }

@@ -2,8 +2,9 @@
 // - SynFlood: one source, SYNs at a high rate to one port, never completing the handshake
 //   (hping3 -S --flood style: incrementing source port, window 512); the victim answers SYN-ACKs,
 //   and retransmits the first ones (before SYN cookies take over).
-// - SpoofedFlood: SYNs to one port from random sources in the spoofed range, 1-2 each; the victim's
-//   SYN-ACKs go unanswered. Sources are derived from the SYN's index: no per-source state.
+// - SpoofedFlood: SYNs to one port from random sources in the spoofed range, 1-2 each (or one each);
+//   the victim's SYN-ACKs go unanswered. Sources are derived from the SYN's index: no per-source
+//   state, so ten million distinct sources cost the generator nothing.
 // - ConnFlood: 40 addresses of one /24, each holding 5 established connections (no close).
 // - RateAbuse: one address making 200 short complete connections within a minute.
 // - LargePackets: one source sending 4000-9000-byte frames (jumbo UDP datagrams, no reply).
@@ -42,7 +43,9 @@ class SynFlood final : public Component {
 
 class SpoofedFlood final : public Component {
  public:
-  SpoofedFlood(const Setup& setup, uint16_t port, uint64_t syns, Window window);
+  // `one_each`: every SYN from a source of its own (distinct in IPv6; IPv4 has only the 65 536
+  // addresses of the spoofed range, so they repeat) instead of 1-2 SYNs per source.
+  SpoofedFlood(const Setup& setup, uint16_t port, uint64_t syns, Window window, bool one_each = false);
   void start(Context& ctx) override;
   void fire(Context& ctx, int64_t now, uint32_t kind, uint64_t arg) override;
   uint64_t planned_packets() const noexcept override { return 2 * syns_; }
@@ -56,6 +59,7 @@ class SpoofedFlood final : public Component {
   uint16_t port_;
   uint64_t syns_;
   Window window_;
+  bool one_each_;
   uint32_t mul_, add_;
 };
 

@@ -48,6 +48,12 @@ const std::vector<ScenarioDef>& defs() {
        [](const Setup& s, Components& c) {
          c.push_back(std::make_unique<SpoofedFlood>(s, 80, s.packets / 5, window_of(s, 0.2, 0.6)));
        }},
+      {{"spoofed-syn-flood-wide",
+        "SYNs at port 80, each from a spoofed source of its own (with --ipv6 all distinct: 35 % of --packets)",
+        20000, 1000},
+       [](const Setup& s, Components& c) {
+         c.push_back(std::make_unique<SpoofedFlood>(s, 80, s.packets * 7 / 20, window_of(s, 0.1, 0.9), true));
+       }},
       {{"conn-flood", "40 addresses of one /24 each hold 5 established connections", 20000, 1000},
        [](const Setup& s, Components& c) { c.push_back(std::make_unique<ConnFlood>(s, window_of(s, 0.2, 0.5))); }},
       {{"rate-abuse", "one address makes 200 short complete connections within a minute", 40000, 500},

@@ -30,7 +30,8 @@ std::vector<std::string> all_names() {
 }
 
 TEST(Scenarios, ListHoldsEveryRequiredName) {
-  const std::set<std::string> want{"benign",    "syn-flood",   "spoofed-syn-flood", "conn-flood",   "rate-abuse",
+  const std::set<std::string> want{"benign",    "syn-flood",   "spoofed-syn-flood", "spoofed-syn-flood-wide",
+                                   "conn-flood",   "rate-abuse",
                                    "scan-syn",  "scan-fin",    "scan-null",         "scan-xmas",    "scan-ack",
                                    "scan-maimon", "scan-udp",  "scan-ipproto",      "slow-scan",    "distributed-scan",
                                    "sweep",     "large-packets", "mixed"};

@@ -66,6 +66,8 @@ enforce:
   on_exit: $1
 store:
   path: $tmp/picket.db
+control:
+  socket: $tmp/ctl/picket.sock
 policy:
   port_scan:
     duration: 10m
@@ -127,6 +129,35 @@ check "host itself never banned" not banned 198.18.0.1
 caps=$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
 check "keeps only CAP_NET_ADMIN and CAP_NET_RAW (CapEff $caps)" test "$caps" = "0000000000003000"
 
+# --- control socket: status, bans, ban, unban, events, top, reload
+ctl() { "$picket" "$@" --socket "$tmp/ctl/picket.sock"; }
+check "socket mode 0660" test "$(stat -c %a "$tmp/ctl/picket.sock")" = 660
+ctl status >"$tmp/status.txt" 2>&1
+check "picket status: healthy" grep -q "healthy" "$tmp/status.txt"
+ctl status --json >"$tmp/status.json"
+check "picket status --json: capture counts packets" python3 -c "import json,sys; s=json.load(open('$tmp/status.json')); sys.exit(0 if s['capture']['packets'] > 0 and s['enforcer']['ready'] else 1)"
+ctl bans >"$tmp/bans.txt"
+check "picket bans lists the scanner" grep -q "198.18.0.2 .*port_scan" "$tmp/bans.txt"
+timeout 30 "$picket" events --type decision --socket "$tmp/ctl/picket.sock" >"$tmp/follow.jsonl" 2>&1 &
+follow_pid=$!
+sleep 0.5
+check "picket ban" ctl ban 198.18.0.99 --for 5m --reason "test ban"
+check "manual ban reaches nftables" wait_for 5 banned 198.18.0.99
+check "picket events --follow streams the decision" wait_for 5 grep -q '"target":"198.18.0.99"' "$tmp/follow.jsonl"
+kill "$follow_pid" 2>/dev/null; wait "$follow_pid" 2>/dev/null
+check "picket bans --json has the manual ban" bash -c "'$picket' bans --json --socket '$tmp/ctl/picket.sock' | grep -q '\"detector\": \"manual\"'"
+ctl ban 198.18.0.1 >/dev/null 2>"$tmp/ban_self.txt"
+check "banning the host itself is refused (exit 1)" test $? -eq 1
+check "  ... saying it is allowlisted" grep -q "allowlisted" "$tmp/ban_self.txt"
+ctl ban "1.2.3.4; touch /tmp/x" >/dev/null 2>&1
+check "a malformed target is refused" test $? -eq 1
+check "picket unban" ctl unban 198.18.0.99
+check "unban lifts it in nftables" wait_for 5 not banned 198.18.0.99
+ctl top --once >"$tmp/top.txt"
+check "picket top --once shows the ban" grep -q "198.18.0.2" "$tmp/top.txt"
+check "picket top --once shows the finding" grep -q "port_scan" "$tmp/top.txt"
+check "picket reload" ctl reload
+
 kill -HUP "$pid"
 check "sd_notify RELOADING=1 on SIGHUP" wait_for 5 grep -q "RELOADING=1" "$tmp/notify.log"
 check "SIGTERM exits 0 (first run)" stop TERM
@@ -184,7 +215,9 @@ check "enforcer failure is an event" grep -q '"event":"init_failed"' "$tmp/event
 check "nothing reached the kernel" not table_exists
 check "SIGTERM exits 0 (no enforcer)" stop TERM
 
-# --- 7. start-up errors: one line, non-zero exit
+# --- 7. start-up errors: one line, non-zero exit; a client without a daemon
+"$picket" status --socket "$tmp/ctl/picket.sock" >/dev/null 2>&1
+check "picket status without a daemon: exit 3" test $? -eq 3
 ip netns exec "$ns_a" "$picket" run --interface nosuch0 --store "$tmp/x.db" --events /dev/null 2>"$tmp/err1"
 status=$?
 check "missing interface: exit 1" test "$status" -eq 1
