@@ -11,7 +11,7 @@ packages=(
   libpcap-dev libyaml-cpp-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  tcpdump python3 iproute2 time
+  tcpdump python3 iproute2 time logrotate
   # nftables enforcer (libnftnl/libmnl) and the nft CLI its kernel tests inspect with
   libnftnl-dev libmnl-dev nftables
   ipset iptables                       # ipset enforcer (ipset restore, iptables raw PREROUTING rules)

@@ -105,7 +105,6 @@ int main(int argc, char** argv) {
   dm->add_flag("--no-color", demo_opts.no_colour, "Never colour the narration");
   dm->add_flag("--keep", demo_opts.keep_files, "Keep the work directory (config, events, picket's output)");
 
-
   InitOptions init_opts;
   auto* in = app.add_subcommand("init", "Interactive setup: ask the key questions and write a commented configuration file");
   in->add_option("--out,-o", init_opts.out, "Configuration file to write")->capture_default_str();
@@ -148,8 +147,8 @@ int main(int argc, char** argv) {
     if (schema->parsed()) return cmd_config_schema();
     if (example->parsed()) return cmd_config_example(example_profile);
     if (version->parsed()) return cmd_version();
-    if (in->parsed()) return cmd_init(init_opts);
     if (dm->parsed()) return cmd_demo(demo_opts);
+    if (in->parsed()) return cmd_init(init_opts);
   } catch (const std::exception& e) {
     fmt::print(stderr, "picket: error: {}\n", e.what());
     return kExitFailure;
