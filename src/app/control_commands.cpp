@@ -118,7 +118,8 @@ int cmd_status(const ControlOptions& o) {
   fmt::print("\n");
   const Json& e = s["enforcer"];
   fmt::print("enforcer  {} {}, {} failures, {} pending{}\n", e.value("backend", std::string("?")),
-             e["ready"].get<bool>() ? "ready" : "NOT READY", e["failures"].get<uint64_t>(), e["pending"].get<uint64_t>(),
+             e.value("dry_run", false) ? "dry run (nothing is blocked)" : e["ready"].get<bool>() ? "ready" : "NOT READY",
+             e["failures"].get<uint64_t>(), e["pending"].get<uint64_t>(),
              e.value("last_error", std::string()).empty() ? "" : " — " + e["last_error"].get<std::string>());
   const Json& b = s["bans"];
   fmt::print("bans      {} active", b.value("active", b.value("in_force", 0)));

@@ -85,7 +85,8 @@ Json Daemon::Impl::status(Timestamp now) {
 
   Json enf = Json::object();
   enf["backend"] = std::string(bundle.enforcer->name());
-  enf["ready"] = enforcer_ready;
+  enf["dry_run"] = policy->settings().dry_run;
+  enf["ready"] = enforcer_ready || policy->settings().dry_run;  // IDS mode needs no backend
   enf["failures"] = responder->enforcer_failures();
   enf["pending"] = responder->pending();
   enf["last_error"] = responder->last_error();
