@@ -18,6 +18,8 @@ packages=(
   libnetfilter-conntrack-dev conntrack # conntrack cleanup on block (its kernel tests read with `conntrack -L`)
   libcap-ng-dev libsystemd-dev        # the daemon: keep only CAP_NET_ADMIN/CAP_NET_RAW; sd_notify
   nmap hping3 netsniff-ng apache2-utils curl  # real attack tools, trafgen and benign load in e2e tests/benches
+  libcurl4-openssl-dev                 # alert destinations: webhook/Slack (HTTP) and email (SMTP) via libcurl
+  python3-aiosmtpd                     # alert tests: a real SMTP server on loopback
 )
 
 missing=()
