@@ -17,7 +17,9 @@
 namespace picket::app {
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 std::string host_name() {
   char buf[256] = {};
@@ -72,7 +74,7 @@ int cmd_init(const InitOptions& opts) {
     return kExitBadInput;
   }
   // Refuse before the questions rather than after them.
-  struct stat st{};
+  struct stat st {};
   if (::lstat(opts.out.c_str(), &st) == 0 && !opts.force) {
     fmt::print(stderr, "picket: init: {} exists; --force replaces it\n", opts.out);
     return kExitFailure;
@@ -89,7 +91,8 @@ int cmd_init(const InitOptions& opts) {
   } else {
     auto asked = wizard.ask(std::cin, std::cout);
     if (!asked) {
-      fmt::print(stderr, "picket: init: {}; nothing written\n", asked.error().message);
+      fmt::print(stderr, "picket: init: {}; nothing written{}\n", asked.error().message,
+                 ::isatty(STDIN_FILENO) ? "" : " (without a terminal, --defaults writes every default)");
       return kExitFailure;
     }
     answers = std::move(*asked);
@@ -104,9 +107,10 @@ int cmd_init(const InitOptions& opts) {
     fmt::print(stderr, "picket: init: {}\n", w.error().message);
     return kExitFailure;
   }
-  fmt::print("\nWrote {} (profile {}). Check it with `picket check-config {}`, start with "
-             "`picket run --config {}`.\n",
-             opts.out, config::profile_name(answers.profile), opts.out, opts.out);
+  fmt::print(
+      "\nWrote {} (profile {}). Check it with `picket check-config {}`, start with "
+      "`picket run --config {}`.\n",
+      opts.out, config::profile_name(answers.profile), opts.out, opts.out);
   // The daemon does not make directories for its output files: say so now, not at its first start.
   for (const char* key : {"output.events_file", "output.log_file"}) {
     const auto* v = answers.find(key);
@@ -115,9 +119,10 @@ int cmd_init(const InitOptions& opts) {
     const auto dir = std::filesystem::path(*file).parent_path();
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::exists(dir, ec))
-      fmt::print("Note: {} does not exist yet. contrib/systemd/picket.service creates it (LogsDirectory=); "
-                 "otherwise: mkdir -m 0750 {}\n",
-                 dir.string(), dir.string());
+      fmt::print(
+          "Note: {} does not exist yet. contrib/systemd/picket.service creates it (LogsDirectory=); "
+          "otherwise: mkdir -m 0750 {}\n",
+          dir.string(), dir.string());
     break;  // both default into the same directory; one note is enough
   }
   return kExitOk;

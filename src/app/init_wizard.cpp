@@ -3,6 +3,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -10,7 +11,6 @@
 #include <istream>
 #include <optional>
 #include <ostream>
-#include <sys/stat.h>
 
 #include <fmt/format.h>
 
@@ -82,7 +82,9 @@ constexpr const char* kProfileHelp =
     "profile: the built-in thresholds every key starts from. normal catches real attacks without banning ordinary "
     "users; aggressive and paranoid report and block sooner, with more false alarms";
 
-core::Result<Value> fail(std::string reason) { return core::make_error(std::move(reason)); }
+core::Result<Value> fail(std::string reason) {
+  return core::make_error(std::move(reason));
+}
 
 // The answer read as the declared parameter reads it in a file: type, then range/choices/entries.
 core::Result<Value> parse_as(const ParamDecl& d, std::string_view text) {
@@ -104,14 +106,16 @@ core::Result<Value> parse_as(const ParamDecl& d, std::string_view text) {
   return v;
 }
 
-bool is_absolute_file(std::string_view p) { return p.size() > 1 && p.front() == '/' && p.back() != '/'; }
+bool is_absolute_file(std::string_view p) {
+  return p.size() > 1 && p.front() == '/' && p.back() != '/';
+}
 
 core::Result<Value> parse_file_path(std::string_view text, bool allow_stdout) {
   if (allow_stdout && text == "-") return Value{std::string("-")};
   if (!is_absolute_file(text) || has_control_or_space(text))
     return fail(fmt::format("expected an absolute file path without blanks{}",
                             allow_stdout ? " (or - for standard output)" : ""));
-  struct stat st{};
+  struct stat st {};
   if (::stat(std::string(text).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     return fail(fmt::format("{} is a directory", text));
   return Value{std::string(text)};
@@ -263,8 +267,10 @@ std::optional<std::string> InitWizard::Session::read_line() {
   while ((c = in_->get()) != std::char_traits<char>::eof()) {
     any = true;
     if (c == '\n') break;
-    if (line.size() < kMaxAnswerBytes) line += static_cast<char>(c);
-    else too_long = true;
+    if (line.size() < kMaxAnswerBytes)
+      line += static_cast<char>(c);
+    else
+      too_long = true;
   }
   if (!any) return std::nullopt;
   if (too_long) return std::string(1, '\0');  // a NUL never passes a check: re-asked with a reason
@@ -276,7 +282,9 @@ core::Result<Value> InitWizard::Session::ask(std::string_view question, std::str
                                              const Parser& parse) {
   if (in_ == nullptr) {
     auto v = parse(default_text);
-    if (!v) return core::make_error(fmt::format("{}: the default {} is refused: {}", question, default_text, v.error().message));
+    if (!v)
+      return core::make_error(
+          fmt::format("{}: the default {} is refused: {}", question, default_text, v.error().message));
     return v;
   }
   std::ostream& out = *out_;
@@ -291,7 +299,8 @@ core::Result<Value> InitWizard::Session::ask(std::string_view question, std::str
     }
     const std::string_view a = trim(*line);
     if (a == "?") {
-      out << "  " << (help.empty() ? std::string_view("no more to say about this one") : std::string_view(help)) << '\n';
+      out << "  " << (help.empty() ? std::string_view("no more to say about this one") : std::string_view(help))
+          << '\n';
       continue;
     }
     if (a.find('\0') != std::string_view::npos) {
@@ -313,8 +322,8 @@ void InitWizard::Session::set(std::string_view path, Value v) {
   answers_.values.emplace_back(std::string(path), std::move(v));
 }
 
-core::Result<void> InitWizard::Session::ask_key(std::string_view path, std::string_view question,
-                                                std::string_view hint, const Parser& extra) {
+core::Result<void> InitWizard::Session::ask_key(std::string_view path, std::string_view question, std::string_view hint,
+                                                const Parser& extra) {
   const ParamDecl* d = decl(path);
   if (d == nullptr) return {};
   auto v = ask(question, hint, plain(d->profile_default(answers_.profile)), key_help(*d), [&](std::string_view text) {
@@ -373,8 +382,9 @@ core::Result<void> InitWizard::Session::ask_allowlist() {
   const std::string question =
       base.empty() ? "Trusted addresses and prefixes, never blocked"
                    : fmt::format("Trusted addresses and prefixes, never blocked, besides {}", join(base));
-  auto v = ask(question, "IPv4 or IPv6 addresses or CIDR prefixes (10.0.0.0/8, 2001:db8::/32), separated by commas; "
-                         "\"none\" for no others.",
+  auto v = ask(question,
+               "IPv4 or IPv6 addresses or CIDR prefixes (10.0.0.0/8, 2001:db8::/32), separated by commas; "
+               "\"none\" for no others.",
                "none", key_help(*d), [&](std::string_view text) -> core::Result<Value> {
                  std::string all = join(base);
                  if (lower(text) != "none") all += ", " + std::string(text);
@@ -399,9 +409,8 @@ core::Result<void> InitWizard::Session::ask_ban_duration() {
   if (blocking.empty()) return {};
   std::vector<std::string> now;
   for (const auto& [name, d] : blocking) now.push_back(name + " " + plain(d->profile_default(answers_.profile)));
-  const std::string hint =
-      fmt::format("One duration for every blocking detector (300s, 10m, 1h), or \"keep\" for each one's own: {}.",
-                  join(now));
+  const std::string hint = fmt::format(
+      "One duration for every blocking detector (300s, 10m, 1h), or \"keep\" for each one's own: {}.", join(now));
   auto v = ask("Ban duration for a first offence", hint, "keep", key_help(*blocking.front().second),
                [&](std::string_view text) -> core::Result<Value> {
                  if (lower(text) == "keep") return Value{std::string("keep")};
@@ -429,8 +438,8 @@ core::Result<void> InitWizard::Session::ask_log_paths() {
   }
   if (const ParamDecl* d = decl("output.log_file")) {
     const Value* events = answers_.find("output.events_file");
-    auto v = ask("Text log file (the same events, for people)", "An absolute path, or \"none\".", kDefaultLogFile, key_help(*d),
-                 [&](std::string_view t) -> core::Result<Value> {
+    auto v = ask("Text log file (the same events, for people)", "An absolute path, or \"none\".", kDefaultLogFile,
+                 key_help(*d), [&](std::string_view t) -> core::Result<Value> {
                    if (lower(t) == "none") return Value{std::string()};
                    auto p = parse_file_path(t, false);
                    if (p && events != nullptr && *events == *p) return fail("that is the event file already");
@@ -445,7 +454,8 @@ core::Result<void> InitWizard::Session::ask_log_paths() {
 core::Result<void> InitWizard::Session::ask_alerts() {
   if (const ParamDecl* url = decl("alerts.webhook.url")) {
     auto v = ask("Webhook for alerts (JSON POST; a Slack incoming-webhook URL works too)",
-                 "An http:// or https:// URL, or \"none\".", "none", key_help(*url), [](std::string_view t) -> core::Result<Value> {
+                 "An http:// or https:// URL, or \"none\".", "none", key_help(*url),
+                 [](std::string_view t) -> core::Result<Value> {
                    if (lower(t) == "none") return Value{std::string()};
                    return parse_url(t, {"http", "https"});
                  });
@@ -456,8 +466,8 @@ core::Result<void> InitWizard::Session::ask_alerts() {
       set(url->path, u);
       if (const ParamDecl* f = decl("alerts.webhook.format")) {
         const bool slack = lower(u).find("hooks.slack.com") != std::string::npos;
-        auto fv = ask("Webhook payload format", "json (the event itself) or slack.", slack ? "slack" : "json", key_help(*f),
-                      [f](std::string_view t) { return parse_as(*f, lower(t)); });
+        auto fv = ask("Webhook payload format", "json (the event itself) or slack.", slack ? "slack" : "json",
+                      key_help(*f), [f](std::string_view t) { return parse_as(*f, lower(t)); });
         if (!fv) return fv.error();
         set(f->path, std::move(*fv));
       }
@@ -476,13 +486,16 @@ core::Result<void> InitWizard::Session::ask_alerts() {
     if (!std::get<std::vector<std::string>>(*v).empty()) {
       set_if_declared("alerts.email.enabled", true);
       set(to->path, std::move(*v));
-      if (auto r = ask_key("alerts.email.url", "Mail server", "smtp://HOST[:PORT] (STARTTLS when offered) or smtps://HOST[:PORT].",
-                           [](std::string_view t) { return parse_url(t, {"smtp", "smtps"}); });
+      if (auto r = ask_key("alerts.email.url", "Mail server",
+                           "smtp://HOST[:PORT] (STARTTLS when offered) or smtps://HOST[:PORT].",
+                           [](std::string_view t) {
+                             return parse_url(t, {"smtp", "smtps"});
+                           });
           !r)
         return r;
       if (const ParamDecl* from = decl("alerts.email.from")) {
-        auto fv = ask("Sender address", "", "picket@" + (w_.hostname_.empty() ? "localhost" : w_.hostname_), key_help(*from),
-                      [](std::string_view t) -> core::Result<Value> {
+        auto fv = ask("Sender address", "", "picket@" + (w_.hostname_.empty() ? "localhost" : w_.hostname_),
+                      key_help(*from), [](std::string_view t) -> core::Result<Value> {
                         if (!valid_mail_address(t)) return fail("not a mail address (user@domain)");
                         return Value{std::string(t)};
                       });
@@ -496,7 +509,9 @@ core::Result<void> InitWizard::Session::ask_alerts() {
     if (!yes) return yes.error();
     if (std::get<bool>(*yes)) {
       set_if_declared("alerts.syslog.enabled", true);
-      if (auto r = ask_key(target->path, "Syslog target", "unix:/PATH, udp:HOST:PORT or tcp:HOST:PORT.", parse_syslog_target); !r)
+      if (auto r = ask_key(target->path, "Syslog target", "unix:/PATH, udp:HOST:PORT or tcp:HOST:PORT.",
+                           parse_syslog_target);
+          !r)
         return r;
     }
   }
@@ -512,11 +527,12 @@ core::Result<InitAnswers> InitWizard::Session::run() {
   }
   if (auto r = ask_key("policy.mode", "Mode", "ips: block attackers in the kernel; ids: detect and report only."); !r)
     return r.error();
-  if (auto r = ask_key("detect.conn_rate.limit", "Connection rate limit: completed TCP connections one source may make per interval",
-                       "");
+  if (auto r = ask_key("detect.conn_rate.limit",
+                       "Connection rate limit: completed TCP connections one source may make per interval", "");
       !r)
     return r.error();
-  if (auto r = ask_key("detect.conn_rate.interval", "Interval over which connections are counted", "A duration: 60s, 5m, 1h.");
+  if (auto r = ask_key("detect.conn_rate.interval", "Interval over which connections are counted",
+                       "A duration: 60s, 5m, 1h.");
       !r)
     return r.error();
   for (auto step : {&Session::ask_ban_duration, &Session::ask_log_paths, &Session::ask_alerts}) {
@@ -569,8 +585,9 @@ core::Result<std::string> InitWizard::render(const InitAnswers& answers) const {
     std::string facts = d.help;
     if (!d.seed_note.empty()) facts += " (" + d.seed_note + ")";
     append_comment(out, facts, indent);
-    append_comment(out, fmt::format("{} profile default: {}", config::profile_name(answers.profile),
-                                    config::detail::format_yaml(d.profile_default(answers.profile))),
+    append_comment(out,
+                   fmt::format("{} profile default: {}", config::profile_name(answers.profile),
+                               config::detail::format_yaml(d.profile_default(answers.profile))),
                    indent);
     out += indent + parts.back() + ": " + config::detail::format_yaml(*v) + '\n';
   }

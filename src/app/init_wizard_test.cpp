@@ -98,7 +98,8 @@ TEST(InitWizard, DefaultsLoadAndHoldTheSchemaDefaults) {
   EXPECT_EQ(cfg.integer("detect.conn_rate.limit"), std::get<int64_t>(limit->default_value));
   EXPECT_TRUE(cfg.is_set_in_file("detect.conn_rate.limit"));
   EXPECT_TRUE(cfg.is_set_in_file("policy.conn_rate.duration"));
-  EXPECT_EQ(cfg.list("policy.allowlist"), std::get<std::vector<std::string>>(schema.find("policy.allowlist")->default_value));
+  EXPECT_EQ(cfg.list("policy.allowlist"),
+            std::get<std::vector<std::string>>(schema.find("policy.allowlist")->default_value));
 }
 
 TEST(InitWizard, RenderedFileCommentsEveryKeyWithItsHelp) {
@@ -118,7 +119,7 @@ TEST(InitWizard, RenderedFileCommentsEveryKeyWithItsHelp) {
 TEST(InitWizard, AnswersBecomeValues) {
   const auto& schema = full_schema();
   WizardRun r = run(schema, script({"eth0, eth1", "aggressive", "10.0.0.0/8 2001:db8::/32", "ids", "40", "2m", "15m",
-                              "/tmp/picket-x/ev.json", "none"}));
+                                    "/tmp/picket-x/ev.json", "none"}));
   ASSERT_TRUE(r.answers) << r.answers.error().message << r.prompts;
   EXPECT_EQ(r.prompts.find("invalid"), std::string::npos) << r.prompts;
   const config::Config cfg = load_rendered(schema, *r.answers);
@@ -171,8 +172,8 @@ struct BadCase {
 };
 
 TEST(InitWizard, BadAnswersAreReaskedWithTheReason) {
-  const std::vector<std::string> good = {"eth0", "normal", "10.1.0.0/16", "ips", "25", "30s", "20m", "/tmp/p/e.json",
-                                         "/tmp/p/t.log"};
+  const std::vector<std::string> good = {"eth0", "normal", "10.1.0.0/16",   "ips",         "25",
+                                         "30s",  "20m",    "/tmp/p/e.json", "/tmp/p/t.log"};
   const std::vector<BadCase> cases = {
       {0, "nosuch0", "no interface"},
       {0, "eth0/x", "not an interface name"},
@@ -248,11 +249,27 @@ TEST(InitWizard, EndOfInputAbortsAtEveryQuestion) {
 
 TEST(InitWizard, AlertDestinations) {
   const auto& schema = schema_with_alerts();
-  WizardRun r = run(schema, script({"", "", "", "", "", "", "", "", "",  //
-                              "ftp://x", "https://hooks.slack.com/services/T/B/x", "",  // webhook, format
-                              "ops@example.org, not-an-address", "ops@example.org, sec@example.org",  // mail to
-                              "http://mail", "smtp://mail.example.org:587", "",  // server, sender
-                              "maybe", "yes", "udp:logs", "udp:logs.example.org:514"}));
+  WizardRun r = run(schema, script({"",
+                                    "",
+                                    "",
+                                    "",
+                                    "",
+                                    "",
+                                    "",
+                                    "",
+                                    "",  //
+                                    "ftp://x",
+                                    "https://hooks.slack.com/services/T/B/x",
+                                    "",  // webhook, format
+                                    "ops@example.org, not-an-address",
+                                    "ops@example.org, sec@example.org",  // mail to
+                                    "http://mail",
+                                    "smtp://mail.example.org:587",
+                                    "",  // server, sender
+                                    "maybe",
+                                    "yes",
+                                    "udp:logs",
+                                    "udp:logs.example.org:514"}));
   ASSERT_TRUE(r.answers) << r.answers.error().message << r.prompts;
   EXPECT_NE(r.prompts.find("expected a URL starting with http:// or https://"), std::string::npos) << r.prompts;
   EXPECT_NE(r.prompts.find("not a mail address"), std::string::npos);
