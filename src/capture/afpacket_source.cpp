@@ -301,6 +301,7 @@ struct Ring {
   detail::BlockCursor cursor;
   size_t iface = 0;  // index into LiveOptions::interfaces
   std::atomic<uint64_t> packets{0};
+  std::atomic<uint64_t> bytes{0};    // wire bytes (with a stripped VLAN tag put back)
   uint64_t drops = 0, freeze_q = 0;  // accumulated PACKET_STATISTICS (the kernel resets on read)
 };
 
@@ -487,7 +488,10 @@ class AfPacketSource final : public LiveSource {
     s.malformed_blocks = malformed_.load(std::memory_order_relaxed);
     s.link_down_events = link_down_.load(std::memory_order_relaxed);
     s.fanout = fanout_;
-    for (const auto& name : ifaces_) s.per_interface_packets.emplace_back(name, 0);
+    for (const auto& name : ifaces_) {
+      s.per_interface_packets.emplace_back(name, 0);
+      s.per_interface_bytes.emplace_back(name, 0);
+    }
     for (auto& r : rings_) {
       tpacket_stats_v3 st{};
       socklen_t len = sizeof st;
@@ -498,6 +502,7 @@ class AfPacketSource final : public LiveSource {
       s.kernel_drops += r->drops;
       s.kernel_freeze_q += r->freeze_q;
       s.per_interface_packets[r->iface].second += r->packets.load(std::memory_order_relaxed);
+      s.per_interface_bytes[r->iface].second += r->bytes.load(std::memory_order_relaxed);
     }
     return s;
   }
@@ -539,6 +544,7 @@ class AfPacketSource final : public LiveSource {
     }
     r.down = false;  // data flows: the interface is up
     const size_t before = n;
+    uint64_t bytes = 0;
     detail::RingFrame f;
     while (n < out.size() && r.cursor.next(f)) {
       if (r.skip_outgoing && f.pkttype == kPacketOutgoing) continue;
@@ -558,6 +564,7 @@ class AfPacketSource final : public LiveSource {
         p.data = f.data;
         p.cap_len = f.cap_len;
       }
+      bytes += p.wire_len;
       if (f.pkttype == kPacketOutgoing) {
         ++outb;
       } else {
@@ -566,6 +573,7 @@ class AfPacketSource final : public LiveSource {
       ++n;
     }
     r.packets.fetch_add(n - before, std::memory_order_relaxed);
+    r.bytes.fetch_add(bytes, std::memory_order_relaxed);
     if (r.cursor.done()) {
       if (r.cursor.malformed()) malformed_.fetch_add(1, std::memory_order_relaxed);
       release_.emplace_back(&r, r.cur);

@@ -54,6 +54,7 @@ struct LiveStats {                     // cumulative since open
   uint64_t malformed_blocks = 0;       // ring blocks/frames with impossible offsets, skipped
   uint64_t link_down_events = 0;       // an interface went down (capture resumes when it comes up)
   std::vector<std::pair<std::string, uint64_t>> per_interface_packets;  // in LiveOptions order
+  std::vector<std::pair<std::string, uint64_t>> per_interface_bytes;    // wire bytes, same order
   std::string fanout;  // "" (one socket per interface), "cbpf-source", or "hash" (CBPF refused)
 };
 

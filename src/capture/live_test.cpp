@@ -81,6 +81,7 @@ struct Seen {
   core::Timestamp ts;
   uint32_t ifindex = 0;
   size_t shard = 0;
+  uint32_t wire_len = 0;
 };
 
 // Reads every source until `want` datagrams to `port` arrived (or `limit` passed), then keeps
@@ -97,7 +98,7 @@ std::vector<Seen> collect(const std::vector<LiveSource*>& sources, uint16_t port
       const size_t n = sources[s]->read_batch(batch);
       for (size_t i = 0; i < n; ++i) {
         auto u = parse_udp({batch[i].data, batch[i].cap_len});
-        if (u && u->dport == port) seen.push_back({*u, batch[i].ts, batch[i].ifindex, s});
+        if (u && u->dport == port) seen.push_back({*u, batch[i].ts, batch[i].ifindex, s, batch[i].wire_len});
       }
     }
     if (!settling && seen.size() >= want) {
@@ -294,6 +295,11 @@ TEST_F(LiveCaptureTest, ReceivesEveryDatagramWithAddressesAndTimes) {
     ASSERT_EQ(st.per_interface_packets.size(), 1u);
     EXPECT_EQ(st.per_interface_packets[0].first, "pk0");
     EXPECT_EQ(st.per_interface_packets[0].second, st.packets);
+    ASSERT_EQ(st.per_interface_bytes.size(), 1u);
+    EXPECT_EQ(st.per_interface_bytes[0].first, "pk0");
+    uint64_t seen_bytes = 0;
+    for (const auto& f : seen) seen_bytes += f.wire_len;
+    EXPECT_GE(st.per_interface_bytes[0].second, seen_bytes);  // other frames (IPv6 ND) may be counted too
     EXPECT_EQ(st.kernel_drops, 0u);
     EXPECT_FALSE(s.finished());
     EXPECT_FALSE(s.error().has_value());
@@ -340,14 +346,17 @@ TEST_F(LiveCaptureTest, TwoInterfacesCountedPerInterface) {
   const auto seen = collect({src->get()}, 5002, 100, milliseconds(3000));
   ASSERT_EQ(seen.size(), 100u);
   int on0 = 0, on2 = 0;
+  uint64_t bytes0 = 0, bytes2 = 0;
   for (const auto& f : seen) {
     if (f.udp.src == ip("198.18.0.2")) {
       EXPECT_EQ(f.ifindex, pk0);
       ++on0;
+      bytes0 += f.wire_len;
     } else {
       EXPECT_EQ(f.udp.src, ip("198.19.2.2"));
       EXPECT_EQ(f.ifindex, pk2);
       ++on2;
+      bytes2 += f.wire_len;
     }
   }
   EXPECT_EQ(on0, 30);
@@ -355,6 +364,8 @@ TEST_F(LiveCaptureTest, TwoInterfacesCountedPerInterface) {
   const LiveStats st = (*src)->stats();
   using Counts = std::vector<std::pair<std::string, uint64_t>>;
   EXPECT_EQ(st.per_interface_packets, (Counts{{"pk0", 30}, {"pk2", 70}}));
+  EXPECT_GT(bytes0, 30u * 42);  // at least Ethernet + IPv4 + UDP headers each
+  EXPECT_EQ(st.per_interface_bytes, (Counts{{"pk0", bytes0}, {"pk2", bytes2}}));
   EXPECT_EQ(st.packets, 100u);
 }
 

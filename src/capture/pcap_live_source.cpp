@@ -32,6 +32,7 @@ struct Handle {
   PcapHandle pcap;
   int fd = -1;  // pcap_get_selectable_fd
   std::atomic<uint64_t> packets{0};
+  std::atomic<uint64_t> bytes{0};  // wire bytes
 };
 
 class PcapLiveSource final : public LiveSource {
@@ -89,11 +90,15 @@ class PcapLiveSource final : public LiveSource {
     std::lock_guard lock(stats_mu_);
     LiveStats s;
     s.packets = packets_.load(std::memory_order_relaxed);
-    for (const auto& name : ifaces_) s.per_interface_packets.emplace_back(name, 0);
+    for (const auto& name : ifaces_) {
+      s.per_interface_packets.emplace_back(name, 0);
+      s.per_interface_bytes.emplace_back(name, 0);
+    }
     for (size_t i = 0; i < handles_.size(); ++i) {
       pcap_stat ps{};
       if (pcap_stats(handles_[i]->pcap.get(), &ps) == 0) s.kernel_drops += ps.ps_drop;
       s.per_interface_packets[i].second = handles_[i]->packets.load(std::memory_order_relaxed);
+      s.per_interface_bytes[i].second = handles_[i]->bytes.load(std::memory_order_relaxed);
     }
     return s;
   }
@@ -112,6 +117,9 @@ class PcapLiveSource final : public LiveSource {
         fail(fmt::format("capture: {}: {}", ifaces_[i], pcap_geterr(handles_[i]->pcap.get())));
       }
       handles_[i]->packets.fetch_add(n_ - before, std::memory_order_relaxed);
+      uint64_t bytes = 0;
+      for (size_t j = before; j < n_; ++j) bytes += batch_[j].wire_len;
+      handles_[i]->bytes.fetch_add(bytes, std::memory_order_relaxed);
     }
   }
 
