@@ -16,7 +16,7 @@ build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@ninja -C $(BUILD) -j $(JOBS)
 
-# The main job: simulate a mixed attack capture and replay it, printing what picket found.
+# The main job: build, then the live demo (`picket demo`: real attacks in namespaces, narrated; docs/demo.md).
 run: build
 	@scripts/run-demo.sh $(BUILD)/picket
 

@@ -1,7 +1,22 @@
 #!/usr/bin/env bash
-# `make run`: simulate a mixed attack capture and replay it through picket, printing what it saw.
+# `make run`: the live demo. picket defends a web server in network namespaces of its own against
+# a port scan, a SYN flood and a connection flood sent as real packets, narrating as it goes, and
+# removes everything afterwards (about half a minute; docs/demo.md).
+#
+# The live demo needs root (namespaces, nftables). Without root it uses sudo when there is one;
+# otherwise it falls back to the offline demo: simulate a capture and replay it.
 set -euo pipefail
 picket=${1:-build/picket}
+
+if [ "$(id -u)" -eq 0 ]; then
+  exec "$picket" demo
+fi
+if command -v sudo >/dev/null 2>&1; then
+  echo "picket demo needs root (network namespaces, nftables): running it with sudo"
+  exec sudo "$picket" demo
+fi
+
+echo "picket demo needs root and there is no sudo: showing the offline demo instead (simulate + replay)"
 out=${PICKET_DEMO_DIR:-out}
 mkdir -p "$out"
 echo "== picket simulate: a busy web server with attacks mixed in"
@@ -12,5 +27,3 @@ echo "== picket replay $out/mixed.pcap  (events: $out/mixed.events.json, log: $o
 echo
 echo "== what picket reported (text log)"
 cat "$out/mixed.log"
-echo
-echo "Re-run any time: $picket replay $out/mixed.pcap --log - --events /dev/null"

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -31,6 +33,8 @@ using std::chrono::seconds;
 constexpr milliseconds kBrowsePeriod(1500);
 constexpr milliseconds kProbeTimeout(2000);
 constexpr milliseconds kPicketStartLimit(15000);
+// Between phases, so a reader can follow the narration.
+constexpr milliseconds kPause(3000);
 
 // The last `n` lines of a file (picket's own output, shown when it fails).
 std::string tail_of_file(const std::string& path, size_t n) {
@@ -196,19 +200,26 @@ bool DemoRun::start_picket() {
   tail_ = std::make_unique<EventTail>(events);
 
   const auto t0 = Clock::now();
+  std::optional<Clock::time_point> table_seen;
   while (Clock::now() - t0 < kPicketStartLimit && !stop_) {
     if (!picket_.running()) {
       narrator_.say(LineKind::bad, fmt::format("picket run stopped at start ({}); its output:", picket_.status()));
       std::fputs(tail_of_file(output, 15).c_str(), out_);
       return false;
     }
+    // Ready: its table is in the kernel and it says it runs (capture open). Without that line
+    // (a daemon that words it differently), two seconds after the table.
     CommandResult r = run_command({"ip", "netns", "exec", plan_.victim_ns, "nft", "list", "table", "inet", "picket"},
                                   milliseconds(3000));
     if (r.exit_code == 0) {
-      narrator_.say(LineKind::info, fmt::format("picket is running (PID {}); its nftables table is in place",
-                                                picket_.pid()));
-      // Capture sockets open around the same time as the table; give them a moment.
-      return narrate_until(milliseconds(500), [] { return false; });
+      if (!table_seen) table_seen = Clock::now();
+      std::ifstream log(output);
+      std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      if (text.find("running") != std::string::npos || Clock::now() - *table_seen > seconds(2)) {
+        narrator_.say(LineKind::info, fmt::format("picket is running (PID {}); its nftables table is in place",
+                                                  picket_.pid()));
+        return narrate_until(milliseconds(300), [] { return false; });
+      }
     }
     pump_events();
     sleep_unless_stopped(milliseconds(200), stop_);
@@ -280,7 +291,7 @@ bool DemoRun::attack_with_sim(const std::string& title, const std::string& scena
   // Give picket a few seconds to report and block (it usually already has).
   ok = narrate_until(seconds(5), [&] { return blocked(attacker); });
   if (ok && !blocked(attacker)) narrator_.say(LineKind::trouble, fmt::format("no block for {} yet", attacker.to_string()));
-  return ok && narrate_until(seconds(2), [] { return false; });
+  return ok && narrate_until(kPause, [] { return false; });
 }
 
 bool DemoRun::conn_flood() {
@@ -303,7 +314,7 @@ bool DemoRun::conn_flood() {
   if (ok && !blocked(first)) {
     narrator_.say(LineKind::trouble, fmt::format("no block for {} yet", plan_.conn_flood_net.to_string()));
   }
-  return ok && narrate_until(seconds(2), [] { return false; });
+  return ok && narrate_until(kPause, [] { return false; });
 }
 
 bool DemoRun::prove() {
@@ -348,13 +359,7 @@ void DemoRun::show_ruleset() {
     narrator_.say(LineKind::trouble, "nft list failed: " + r.output);
     return;
   }
-  std::istringstream in(r.output);
-  std::string line;
-  int shown = 0;
-  while (std::getline(in, line) && shown < 60) {
-    std::fprintf(out_, "      %s\n", line.c_str());
-    ++shown;
-  }
+  for (const auto& line : summarize_nft_table(r.output)) std::fprintf(out_, "      %s\n", line.c_str());
   std::fflush(out_);
 }
 
@@ -414,6 +419,36 @@ void DemoRun::summary(bool proof) {
 }
 
 }  // namespace
+
+std::vector<std::string> summarize_nft_table(const std::string& listing) {
+  std::vector<std::string> out;
+  std::istringstream in(listing);
+  std::string line, set_name, elements;
+  auto trim = [](std::string t) {
+    size_t a = t.find_first_not_of(" \t");
+    size_t b = t.find_last_not_of(" \t");
+    return a == std::string::npos ? std::string() : t.substr(a, b - a + 1);
+  };
+  while (std::getline(in, line) && out.size() < 40) {
+    std::string t = trim(line);
+    if (t.rfind("table ", 0) == 0) {
+      out.push_back(t.substr(0, t.find(" {")));
+    } else if (t.rfind("set ", 0) == 0 || t.rfind("map ", 0) == 0) {
+      set_name = t.substr(0, t.find(" {"));
+    } else if (!elements.empty() || t.rfind("elements = {", 0) == 0) {
+      // nft wraps long element lists over several lines; join them until the closing brace.
+      elements += (elements.empty() ? "" : " ") + t;
+      if (!t.empty() && t.back() == '}') {
+        out.push_back("  " + set_name + ": " + elements);
+        elements.clear();
+      }
+    } else if (t.find("counter packets") != std::string::npos && t.find("counter packets 0 ") == std::string::npos) {
+      out.push_back("  rule: " + t);
+    }
+  }
+  if (!elements.empty()) out.push_back("  " + set_name + ": " + elements + " ...");
+  return out;
+}
 
 std::string demo_config_yaml(const std::string& store_path, const std::string& victim_if_attacker,
                              const std::string& victim_if_client, const std::string& victim_address) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "demo/process.hpp"
 
@@ -32,6 +33,11 @@ struct DemoOptions {
 };
 
 int run_demo(const DemoOptions& opts, StopFlag& stop, std::FILE* out);
+
+// The interesting part of `nft list table inet picket`: the table line, each set or map that has
+// elements ("  set ban4: elements = { ... }"), and each rule whose counter is not zero. At most 40
+// lines.
+std::vector<std::string> summarize_nft_table(const std::string& listing);
 
 // The YAML `picket run` gets in the demo (exposed for tests and docs/demo.md).
 std::string demo_config_yaml(const std::string& store_path, const std::string& victim_if_attacker,

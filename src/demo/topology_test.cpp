@@ -143,3 +143,59 @@ TEST(DemoConfig, NamesTheKeysPicketRunReads) {
 
 }  // namespace
 }  // namespace picket::demo
+
+namespace picket::demo {
+namespace {
+
+const char* kListing = R"(table inet picket {
+	comment "managed by picket; remove with: nft delete table inet picket"
+	set ban4 {
+		type ipv4_addr
+		flags timeout
+		elements = { 198.19.0.10 timeout 10m expires 9m45s452ms comment "syn_flood",
+			     198.19.0.40 timeout 10m expires 9m42s160ms comment "port_scan" }
+	}
+
+	set ban6 {
+		type ipv6_addr
+		flags timeout
+	}
+
+	set ban_net4 {
+		type ipv4_addr
+		flags interval,timeout
+		elements = { 198.19.40.0/24 timeout 10m expires 9m51s904ms comment "subnet_conn" }
+	}
+
+	chain prerouting {
+		type filter hook prerouting priority raw; policy accept;
+		ip saddr @ban4 counter packets 3683 bytes 151100 drop comment "picket: banned IPv4 addresses"
+		ip6 saddr @ban6 counter packets 0 bytes 0 drop comment "picket: banned IPv6 addresses"
+	}
+}
+)";
+
+TEST(SummarizeNft, KeepsElementsAndHitRules) {
+  auto lines = summarize_nft_table(kListing);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "table inet picket");
+  EXPECT_EQ(lines[1],
+            "  set ban4: elements = { 198.19.0.10 timeout 10m expires 9m45s452ms comment \"syn_flood\", 198.19.0.40 "
+            "timeout 10m expires 9m42s160ms comment \"port_scan\" }");
+  EXPECT_EQ(lines[2], "  set ban_net4: elements = { 198.19.40.0/24 timeout 10m expires 9m51s904ms comment \"subnet_conn\" }");
+  EXPECT_NE(lines[3].find("counter packets 3683"), std::string::npos);
+}
+
+TEST(SummarizeNft, OddInput) {
+  EXPECT_TRUE(summarize_nft_table("").empty());
+  EXPECT_TRUE(summarize_nft_table("Error: No such file or directory\n").empty());
+  auto cut = summarize_nft_table("table inet picket {\n set ban4 {\n  elements = { 198.19.0.1,\n");
+  ASSERT_EQ(cut.size(), 2u);
+  EXPECT_EQ(cut[1], "  set ban4: elements = { 198.19.0.1, ...");
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "ip saddr @x counter packets 5 bytes 1 drop\n";
+  EXPECT_EQ(summarize_nft_table(many).size(), 40u);
+}
+
+}  // namespace
+}  // namespace picket::demo
