@@ -246,6 +246,7 @@ TEST(AlertE2E, EmailArrivesWithSubjectAndBody) {
   auto env = nlohmann::json::parse(testing::read_file(mails[0].parent_path() / (mails[0].stem().string() + ".json")));
   EXPECT_EQ(env["mail_from"], "picket@example.org");
   EXPECT_EQ(env["rcpt_tos"], nlohmann::json::array({"ops@example.org", "sec@example.org"}));
+  EXPECT_EQ(env["helo"], local_origin().hostname);  // not libcurl's default "localhost"
   EXPECT_EQ(sink->stats()[0].sent, 1u);
 }
 

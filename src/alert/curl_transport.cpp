@@ -126,6 +126,32 @@ class WebhookTransport final : public Transport {
   Slist headers_;
 };
 
+// libcurl greets with the URL's path as the EHLO name and "localhost" without one, which strict
+// servers refuse: name the sensor instead, unless the user gave a path.
+std::string with_ehlo_name(const std::string& url, const std::string& hostname) {
+  bool domain_like = !hostname.empty() && hostname != "-";
+  for (char c : hostname)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+      domain_like = false;
+  if (!domain_like) return url;
+  CURLU* u = curl_url();
+  if (u == nullptr) return url;
+  std::string out = url;
+  char* path = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path != nullptr &&
+      (path[0] == '\0' || std::string_view(path) == "/")) {
+    char* full = nullptr;
+    if (curl_url_set(u, CURLUPART_PATH, ("/" + hostname).c_str(), 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK && full != nullptr)
+      out = full;
+    curl_free(full);
+  }
+  curl_free(path);
+  curl_url_cleanup(u);
+  return out;
+}
+
 class EmailTransport final : public Transport {
  public:
   EmailTransport(const EmailSettings& s, const Origin& origin) : s_(s), origin_(origin) {
@@ -133,6 +159,7 @@ class EmailTransport final : public Transport {
     for (const auto& t : s.to) rcpt.push_back("<" + t + ">");
     rcpt_ = make_slist(rcpt);
     env_ = MailEnvelope{s.from, s.to};
+    s_.url = with_ehlo_name(s.url, origin.hostname);
   }
 
   std::string render(const output::Event& e) override {

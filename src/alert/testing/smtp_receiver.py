@@ -3,7 +3,7 @@
 
 Usage: smtp_receiver.py DIR [--auth USER:PASSWORD] [--tls CERT KEY]
 Each accepted message becomes DIR/NNNN.eml (the data as received) and DIR/NNNN.json (envelope:
-mail_from, rcpt_tos, and whether the session was TLS and authenticated).
+mail_from, rcpt_tos, the EHLO name, and whether the session was TLS and authenticated).
 --auth requires AUTH PLAIN/LOGIN with these credentials (allowed without TLS: loopback tests only).
 --tls offers STARTTLS with this certificate.
 Prints "PORT <n>" on stdout once it listens on 127.0.0.1.
@@ -35,7 +35,8 @@ class Handler:
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content or envelope.content)
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
-                "tls": session.ssl is not None, "authenticated": bool(session.authenticated)}
+                "tls": session.ssl is not None, "authenticated": bool(session.authenticated),
+                "helo": session.host_name}
         with open(base + ".json", "w") as f:
             json.dump(meta, f)
         os.rename(base + ".eml.tmp", base + ".eml")  # the test reads only complete files
