@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "app/commands.hpp"
+#include "alert/alert_sink.hpp"
+#include "alert/settings.hpp"
 #include "daemon/settings.hpp"
 #include "detect/conn_table/snapshot_detector.hpp"
 #include "engine/engine.hpp"
@@ -22,6 +24,7 @@ const config::Schema& full_schema() {
     daemon::declare_config(s);
     engine::declare_config(s);
     detect::declare_snapshot_config(s);
+    alert::declare_config(s);
     policy::declare_config(s);
     return s;
   }();
@@ -44,6 +47,11 @@ std::optional<config::Config> load_config_or_report(const std::string& path) {
 int cmd_check_config(const std::string& path) {
   auto cfg = load_config_or_report(path);
   if (!cfg) return kExitBadInput;
+  // What the schema cannot say alone: alert destinations that are enabled but incomplete.
+  if (auto alerts = alert::parse_settings(*cfg); !alerts) {
+    fmt::print(stderr, "picket: {}: {}\n", path, alerts.error().message);
+    return kExitBadInput;
+  }
   fmt::print("{}: ok (profile {})\n", path, config::profile_name(cfg->profile()));
   return kExitOk;
 }

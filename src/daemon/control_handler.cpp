@@ -79,9 +79,9 @@ Json Daemon::Impl::status(Timestamp now) {
     if (ls.contains("detectors")) s["detectors"] = ls["detectors"];
     if (ls.contains("flows")) s["flows"] = ls["flows"];
   }
-  Json alerts = Json::object();
-  for (const auto& [d, n] : observer.alerts_by_detector()) alerts[d] = n;
-  s["alerts_by_detector"] = std::move(alerts);
+  Json alert_counts = Json::object();
+  for (const auto& [d, n] : observer.alerts_by_detector()) alert_counts[d] = n;
+  s["alerts_by_detector"] = std::move(alert_counts);
 
   Json enf = Json::object();
   enf["backend"] = std::string(bundle.enforcer->name());
@@ -121,6 +121,7 @@ Json Daemon::Impl::status(Timestamp now) {
     s["conn_table"] = {{"sockets", cs.sockets}, {"snapshots", cs.snapshots}, {"errors", cs.errors},
                        {"interval", conn.interval.to_seconds()}};
   }
+  if (alerts != nullptr) s["alerts"] = Json::parse(alerts->stats_json().dump());
   if (control) {
     const auto st = control->stats();
     s["control"] = {{"connections", st.connections}, {"requests", st.requests}, {"bad_requests", st.bad_requests},

@@ -99,6 +99,12 @@ core::Result<void> Daemon::Impl::open_outputs() {
     sinks.add(std::move(text.value()));
   }
   sinks.add(observer);
+  auto a = alert::make_alert_sink(cfg());
+  if (!a) return core::make_error("alerts: " + a.error().message);
+  if (!(*a)->empty()) {
+    alerts = a->get();
+    sinks.add(std::move(a.value()));
+  }
   return {};
 }
 
@@ -116,6 +122,32 @@ core::Result<void> Daemon::Impl::open_control() {
   control = std::move(server.value());
   sinks.add(control->event_sink());
   return {};
+}
+
+core::Result<void> Daemon::Impl::open_metrics() {
+  auto ms = metrics::parse_settings(cfg());
+  if (!ms) return ms.error();
+  if (!ms->enabled) return {};
+  auto server = metrics::MetricsServer::open(ms->listen, ms->port);
+  if (!server) return server.error();
+  metrics_server = std::move(server.value());
+  log(fmt::format("metrics on http://{}:{}/metrics", ms->listen, metrics_server->port()));
+  return {};
+}
+
+void Daemon::Impl::publish_metrics(Timestamp now) {
+  if (!metrics_server || now < next_metrics) return;
+  next_metrics = now + Duration::seconds(1);  // status() reads the store: once a second is enough
+  metrics::Snapshot s;
+  s.status = status(now);
+  s.latency = metrics::latency_json(observer.latency_bounds(), observer.latency_counts(), observer.latency_sum(),
+                                    observer.latency_count());
+  s.anomalies_by_name = metrics::anomalies_json(engine->decoder().anomaly_counts());
+  if (source) {
+    const auto st = source->stats();
+    s.interfaces = metrics::interfaces_json(st.per_interface_packets, st.per_interface_bytes);
+  }
+  metrics_server->publish(std::move(s));
 }
 
 core::Result<void> Daemon::Impl::open_conn_table() {
@@ -337,6 +369,8 @@ void Daemon::Impl::shutdown() {
     else log(fmt::format("removed picket's {} objects (enforce.on_exit: remove)", bundle.enforcer->name()));
   }
   sinks.flush();
+  // Alerts still queued go out now (bounded by the sink's deadline), before the sinks go away.
+  if (alerts != nullptr) alerts->stop();
 }
 
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -362,6 +396,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
 
   if (auto r = d.open_outputs(); !r) return r.error();
   if (auto r = d.open_control(); !r) return r.error();
+  if (auto r = d.open_metrics(); !r) return r.error();
   // Blocklist files: read once, shared by the detectors; problems are warnings, not fatal.
   d.lists = detect::blocklist::load_lists(d.cfg());
   if (d.lists) {
@@ -387,6 +422,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
   d.talker_decoder.emplace(d.link_type);
   d.build_pipeline(now);
   d.try_init_enforcer(now);
+  d.publish_metrics(now);
   if (d.policy->settings().dry_run) d.log("IDS mode: decisions are logged, nothing is blocked");
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
@@ -428,6 +464,7 @@ int Daemon::run() {
     d.engine->advance_to(now);
     d.take_snapshot(now);
     d.maintenance(now);
+    d.publish_metrics(now);
     if (d.reload.exchange(false)) (void)d.do_reload(now);
     if (d.control) d.control->serve_pending([&d](const Json& req) { return d.handle(req); });
   }

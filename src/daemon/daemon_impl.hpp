@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "alert/alert_sink.hpp"
 #include "capture/live_source.hpp"
 #include "conn/conn_table.hpp"
 #include "control/server.hpp"
@@ -22,6 +23,7 @@
 #include "detect/blocklist/blocklists.hpp"
 #include "detect/conn_table/snapshot_detector.hpp"
 #include "engine/engine.hpp"
+#include "metrics/server.hpp"
 #include "output/sinks.hpp"
 #include "policy/policy.hpp"
 #include "policy/responder.hpp"
@@ -67,7 +69,10 @@ struct Daemon::Impl {
 
   output::FanoutSink sinks;
   Observer observer;
+  alert::AlertSink* alerts = nullptr;  // inside `sinks` when any destination is enabled
   std::unique_ptr<control::ControlServer> control;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  core::Timestamp next_metrics;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<policy::OffenderHistory> history;
   std::unique_ptr<StoreJournal> journal;
@@ -108,6 +113,8 @@ struct Daemon::Impl {
 
   core::Result<void> open_outputs();
   core::Result<void> open_control();
+  core::Result<void> open_metrics();
+  void publish_metrics(core::Timestamp now);
   core::Result<void> open_store();
   core::Result<void> open_conn_table();
   void build_pipeline(core::Timestamp now);

@@ -2,6 +2,7 @@
 
 #include "enforce/exec/exec_enforcer.hpp"
 #include "enforce/ipset/ipset_enforcer.hpp"
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 
 namespace picket::daemon {
@@ -46,6 +47,8 @@ void declare_config(config::Schema& schema) {
   ctl.boolean("enabled", true, "Listen on the control socket (picket status, bans, ban, unban, reload, events, top)");
   ctl.string("socket", "/run/picket/picket.sock", "Path of the control socket (mode 0660; its directory is created)");
   ctl.string("group", "", "Group owning the control socket: its members may run picket status, ban, ...; empty = root's");
+
+  metrics::declare_config(schema);
 
   config::SchemaSection s(schema, "store");
   s.boolean("enabled", true, "Persist active decisions and offender history (needed to restore bans after a restart)");

@@ -68,6 +68,9 @@ store:
   path: $tmp/picket.db
 control:
   socket: $tmp/ctl/picket.sock
+metrics:
+  enabled: true
+  port: 19477
 policy:
   port_scan:
     duration: 10m
@@ -157,6 +160,14 @@ ctl top --once >"$tmp/top.txt"
 check "picket top --once shows the ban" grep -q "198.18.0.2" "$tmp/top.txt"
 check "picket top --once shows the finding" grep -q "port_scan" "$tmp/top.txt"
 check "picket reload" ctl reload
+# --- metrics and health over HTTP on the victim's own loopback
+http_get() { ip netns exec "$ns_a" curl -s -o "$tmp/http.out" -w '%{http_code}' "http://127.0.0.1:19477$1"; }
+check "/healthz is 200 while healthy" test "$(http_get /healthz)" = 200
+code=$(http_get /metrics)
+check "/metrics is 200" test "$code" = 200
+check "/metrics counts port_scan findings" grep -q 'picket_findings_total{detector="port_scan"}' "$tmp/http.out"
+check "/metrics has the latency histogram" grep -q 'picket_detection_latency_seconds_bucket{le="+Inf"}' "$tmp/http.out"
+check "/metrics counts packets on pkd0" grep -Eq 'picket_(capture_)?packets_total\{interface="pkd0"\} [1-9]' "$tmp/http.out"
 
 kill -HUP "$pid"
 check "sd_notify RELOADING=1 on SIGHUP" wait_for 5 grep -q "RELOADING=1" "$tmp/notify.log"
@@ -194,6 +205,13 @@ check "still running after broken reload" kill -0 "$pid"
 cp "$tmp/good.yaml" "$tmp/picket.yaml"
 kill -HUP "$pid"
 check "good reload" wait_for 5 grep -q "reloaded" "$tmp/err"
+# Log rotation: the file is renamed, SIGHUP reopens the path, new events land in the new file.
+mv "$tmp/events.jsonl" "$tmp/events.rotated"
+kill -HUP "$pid"
+check "SIGHUP reopens the events file" wait_for 5 test -f "$tmp/events.jsonl"
+"$picket" ban 198.18.0.98 --for 1m --socket "$tmp/ctl/picket.sock" >/dev/null
+check "new events go to the reopened file" wait_for 5 grep -q '"target":"198.18.0.98"' "$tmp/events.jsonl"
+check "the rotated file keeps the old events" grep -q '"detector":"port_scan"' "$tmp/events.rotated"
 check "SIGTERM exits 0" stop TERM
 check "on_exit remove: table gone" not table_exists
 
@@ -213,6 +231,7 @@ scan
 check "detection continues" wait_for 10 decision_for 198.18.0.2
 check "enforcer failure is an event" grep -q '"event":"init_failed"' "$tmp/events.jsonl"
 check "nothing reached the kernel" not table_exists
+check "/healthz is 503 without an enforcer" test "$(http_get /healthz)" = 503
 check "SIGTERM exits 0 (no enforcer)" stop TERM
 
 # --- 7. start-up errors: one line, non-zero exit; a client without a daemon
