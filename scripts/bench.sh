@@ -42,3 +42,16 @@ else
 fi
 echo "== nftables enforcement (in a network namespace of its own; needs root)"
 if [ -x "$build/bench/nft_bench" ]; then "$build/bench/nft_bench"; else echo "   (nft_bench not built: configure with tests on)"; fi
+
+# ---------------------------------------------------------------------------------------------
+# Live figures (bench/live/ and the capture helper's bench/live_capture_bench.sh): a real
+# `picket run` in network namespaces the scripts make. Need root, nftables, hping3, nmap, tcpdump
+# and trafgen; each prints why it skips. Never fatal to the rest of `make bench`.
+echo "== live capture: trafgen on a veth, live_capture_bench reading it (packets, kernel drops, reader CPU)"
+if [ "$(id -u)" -eq 0 ] && command -v trafgen >/dev/null && [ -x "$build/src/capture/live_capture_bench" ]; then
+  bench/live_capture_bench.sh "$build" 5 || echo "   (live_capture_bench.sh failed)"
+else
+  echo "   (skipped: needs root, trafgen and $build/src/capture/live_capture_bench)"
+fi
+bench/live/run_load_bench.sh "$build" 5 || echo "   (run_load_bench.sh failed)"
+bench/live/reaction_bench.sh "$build" || echo "   (reaction_bench.sh failed)"
