@@ -54,6 +54,45 @@ TEST(ClassifyProbe, EveryScanTypeFromItsFlags) {
             ProbeKind::none);
 }
 
+TEST(PacketInterest, FlowEventBitPlusResetAndLargeFromTheActorOnly) {
+  const core::PacketMeta rst = tcp(kClient, kServer, 40000, 22, tf::kRst | tf::kAck);
+  const core::PacketMeta syn = tcp(kClient, kServer, 40000, 22, tf::kSyn);
+  const core::PacketMeta udp = decode(sim::PacketBuilder().ipv4(kClient, kServer).udp(1, 161).build());
+  core::PacketMeta big = syn;
+  big.frame_len = 2000;
+  struct Case {
+    const char* name;
+    const core::PacketMeta* meta;
+    bool from_actor;
+    FlowEvent flow;
+    uint32_t large_frame;
+    uint32_t want;
+  };
+  const Case cases[] = {
+      {"syn probe", &syn, true, FlowEvent::probe, UINT32_MAX, interest::flow(FlowEvent::probe)},
+      {"actor reset", &rst, true, FlowEvent::none, UINT32_MAX, interest::flow(FlowEvent::none) | interest::kActorReset},
+      {"reset to the actor", &rst, false, FlowEvent::reply_failure, UINT32_MAX,
+       interest::flow(FlowEvent::reply_failure)},
+      {"udp is never a reset", &udp, true, FlowEvent::none, UINT32_MAX, interest::flow(FlowEvent::none)},
+      {"large from actor", &big, true, FlowEvent::established, 1522,
+       interest::flow(FlowEvent::established) | interest::kLargeFromActor},
+      {"large to actor", &big, false, FlowEvent::none, 1522, interest::flow(FlowEvent::none)},
+      {"at the limit is not large", &big, true, FlowEvent::none, 2000, interest::flow(FlowEvent::none)},
+  };
+  for (const auto& c : cases) {
+    PacketContext ctx;
+    ctx.meta = c.meta;
+    ctx.actor = c.from_actor ? kClient : kServer;
+    ctx.from_actor = c.from_actor;
+    ctx.flow = c.flow;
+    EXPECT_EQ(packet_interest(ctx, c.large_frame), c.want) << c.name;
+  }
+  // The default interest covers every packet and notice.
+  const Interest all;
+  EXPECT_EQ(all.packets & interest::flow(FlowEvent::none), interest::flow(FlowEvent::none));
+  EXPECT_TRUE(all.notices);
+}
+
 TEST(Attribution, ProbesAndTheirAnswersBelongToTheProber) {
   Attribution a({}, 1024);
   // A SYN scan: the probe is the scanner's, the victim's SYN-ACK and RST-ACK answers too.

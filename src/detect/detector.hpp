@@ -1,5 +1,6 @@
-// The detector seam. A detector sees every packet once (with the flow tracker's verdict on it),
-// keeps bounded state, and reports findings. One folder per detector under src/detect/.
+// The detector seam. A detector sees each packet once (with the flow tracker's verdict on it) —
+// per-source detectors only the packets their interest() asks for — keeps bounded state, and
+// reports findings. One folder per detector under src/detect/.
 //
 // Two kinds run in the engine:
 // - per-source detectors run in the workers. Each packet is attributed to an *actor* (the remote
@@ -60,6 +61,38 @@ struct FlowNotice {
   ProbeKind probe = ProbeKind::none;
 };
 
+// Which packets and notices a detector reads, so the worker calls it only for those: a call that
+// returns at once still costs 20-30 instructions, on every packet, for every detector.
+// The worker may call a detector for more packets than it asked for (never fewer): on_packet
+// still checks what it needs, and the mask only has to be a superset of that.
+namespace interest {
+// One bit per FlowEvent a packet can carry (none .. closed).
+constexpr uint32_t flow(FlowEvent e) noexcept { return uint32_t{1} << static_cast<unsigned>(e); }
+// A TCP segment with RST sent by the actor (whatever its flow event).
+inline constexpr uint32_t kActorReset = uint32_t{1} << 8;
+// A frame sent by the actor whose length on the wire exceeds Interest::large_frame.
+inline constexpr uint32_t kLargeFromActor = uint32_t{1} << 9;
+inline constexpr uint32_t kEveryPacket = ~uint32_t{0};
+}  // namespace interest
+
+struct Interest {
+  uint32_t packets = interest::kEveryPacket;  // interest:: bits
+  uint32_t large_frame = UINT32_MAX;          // for kLargeFromActor
+  bool notices = true;                        // on_flow_notice
+};
+
+// The interest bits `ctx` (after the flow tracker) carries: its flow event's bit, plus
+// kActorReset / kLargeFromActor when they apply (large: frame_len > large_frame).
+inline uint32_t packet_interest(const PacketContext& ctx, uint32_t large_frame) noexcept {
+  uint32_t bits = interest::flow(ctx.flow);
+  if (ctx.from_actor) {
+    const core::PacketMeta& m = *ctx.meta;
+    if (m.is_tcp() && (m.tcp_flags & core::tcp_flag::kRst) != 0) bits |= interest::kActorReset;
+    if (m.frame_len > large_frame) bits |= interest::kLargeFromActor;
+  }
+  return bits;
+}
+
 struct DetectorStats {
   uint64_t tracked = 0;       // entries in the detector's table(s)
   uint64_t capacity = 0;
@@ -84,6 +117,9 @@ class Detector {
  public:
   virtual ~Detector() = default;
   virtual std::string_view name() const noexcept = 0;
+  // What the worker must deliver (per-source detectors; per-target ones see every packet).
+  // Asked once, after construction; the default is everything.
+  virtual Interest interest() const noexcept { return {}; }
   virtual void on_packet(const PacketContext& pkt, FindingSink& out) noexcept = 0;
   virtual void on_flow_notice(const FlowNotice&, FindingSink&) noexcept {}
   // Called as packet time crosses each tick (see engine.tick): window roll-over, expiry,

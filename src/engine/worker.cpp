@@ -7,8 +7,26 @@ namespace picket::engine {
 Worker::Worker(const config::Config& cfg)
     : detectors_(make_source_detectors(cfg)),
       flows_(detect::FlowSettings::from_config(cfg), [this](const detect::FlowNotice& n) {
-        for (auto& d : detectors_) d->on_flow_notice(n, buffer_);
-      }) {}
+        for (detect::Detector* d : notice_detectors_) d->on_flow_notice(n, buffer_);
+      }) {
+  static_assert(static_cast<size_t>(detect::FlowEvent::expired) < 8, "route_of keeps 3 bits of the flow event");
+  static_assert(detect::interest::kActorReset >> 5 == 0x08 && detect::interest::kLargeFromActor >> 5 == 0x10);
+  for (const auto& d : detectors_) {
+    const detect::Interest want = d->interest();
+    if ((want.packets & detect::interest::kLargeFromActor) != 0 && want.large_frame < large_frame_)
+      large_frame_ = want.large_frame;
+  }
+  for (size_t r = 0; r < kRoutes; ++r) {
+    // The interest bits every packet of route r carries.
+    const uint32_t bits = detect::interest::flow(static_cast<detect::FlowEvent>(r & 7)) | (static_cast<uint32_t>(r & 0x18) << 5);
+    for (const auto& d : detectors_) {
+      if ((d->interest().packets & bits) != 0) routes_[r].push_back(d.get());
+    }
+  }
+  for (const auto& d : detectors_) {
+    if (d->interest().notices) notice_detectors_.push_back(d.get());
+  }
+}
 
 void Worker::on_packet(const core::PacketMeta& meta, const core::IpAddress& actor) noexcept {
   detect::PacketContext ctx;
@@ -16,7 +34,8 @@ void Worker::on_packet(const core::PacketMeta& meta, const core::IpAddress& acto
   ctx.actor = actor;
   ctx.from_actor = meta.src == actor;
   flows_.on_packet(ctx);
-  for (auto& d : detectors_) d->on_packet(ctx, buffer_);
+  const auto& route = routes_[route_of(detect::packet_interest(ctx, large_frame_), ctx.flow)];
+  for (detect::Detector* d : route) d->on_packet(ctx, buffer_);
 }
 
 void Worker::on_tick(core::Timestamp now) noexcept {

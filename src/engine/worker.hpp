@@ -3,6 +3,7 @@
 // tick markers at the same points of packet time, so any number of workers finds the same things.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -46,7 +47,17 @@ class Worker {
   detect::FlowStats flow_stats() const { return flows_.stats(); }
 
  private:
+  // Packets are routed by their flow event (3 bits) and the kActorReset / kLargeFromActor bits:
+  // routes_[i] lists, in registry order, the detectors whose Interest covers route i.
+  static constexpr size_t kRoutes = 32;
+  static size_t route_of(uint32_t interest_bits, detect::FlowEvent flow) noexcept {
+    return static_cast<size_t>(flow) | ((interest_bits >> 5) & 0x18);
+  }
+
   std::vector<std::unique_ptr<detect::Detector>> detectors_;
+  std::array<std::vector<detect::Detector*>, kRoutes> routes_;
+  std::vector<detect::Detector*> notice_detectors_;
+  uint32_t large_frame_ = UINT32_MAX;  // the smallest Interest::large_frame asked for
   FindingBuffer buffer_;
   detect::FlowTracker flows_;
 };

@@ -68,6 +68,15 @@ class BlocklistDetector final : public Detector {
 
   std::string_view name() const noexcept override { return kName; }
 
+  // Every packet is looked up, unless there is nothing to look up in (the lists are fixed at
+  // construction).
+  Interest interest() const noexcept override {
+    Interest i;
+    i.packets = lists_->empty() ? 0 : interest::kEveryPacket;
+    i.notices = false;
+    return i;
+  }
+
   void on_packet(const PacketContext& pkt, FindingSink& out) noexcept override {
     const core::PacketMeta& m = *pkt.meta;
     const uint32_t s = lists_->lookup(m.src);

@@ -56,6 +56,13 @@ class ConnRateDetector final : public Detector {
 
   std::string_view name() const noexcept override { return kName; }
 
+  Interest interest() const noexcept override {
+    Interest i;
+    i.packets = interest::flow(FlowEvent::established);
+    i.notices = false;
+    return i;
+  }
+
   void on_packet(const PacketContext& ctx, FindingSink& out) noexcept override {
     if (ctx.flow != FlowEvent::established) return;
     const core::PacketMeta& m = *ctx.meta;

@@ -62,6 +62,14 @@ class LargePacketDetector final : public Detector {
 
   std::string_view name() const noexcept override { return kName; }
 
+  Interest interest() const noexcept override {
+    Interest i;
+    i.packets = interest::kLargeFromActor;
+    i.large_frame = settings_.max_packet_size;
+    i.notices = false;
+    return i;
+  }
+
   void on_packet(const PacketContext& pkt, FindingSink& out) noexcept override {
     const core::PacketMeta& m = *pkt.meta;
     if (m.frame_len <= settings_.max_packet_size || !pkt.from_actor) [[likely]]

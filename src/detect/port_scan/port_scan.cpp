@@ -181,6 +181,13 @@ class PortScan final : public Detector {
 
   std::string_view name() const noexcept override { return kName; }
 
+  Interest interest() const noexcept override {
+    Interest i;
+    i.packets = interest::flow(FlowEvent::probe) | interest::flow(FlowEvent::reply_success) |
+                interest::flow(FlowEvent::reply_failure);
+    return i;  // and probe_unanswered notices
+  }
+
   void on_packet(const PacketContext& pkt, FindingSink& out) noexcept override {
     switch (pkt.flow) {
       case FlowEvent::probe: on_probe(pkt, out); return;

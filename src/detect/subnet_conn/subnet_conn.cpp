@@ -104,6 +104,12 @@ class SubnetConnDetector final : public Detector {
 
   std::string_view name() const noexcept override { return kName; }
 
+  Interest interest() const noexcept override {
+    Interest i;
+    i.packets = interest::flow(FlowEvent::established) | interest::flow(FlowEvent::closed);
+    return i;  // and expired notices
+  }
+
   void on_packet(const PacketContext& ctx, FindingSink&) noexcept override {
     if (ctx.flow == FlowEvent::established) {
       opened(ctx.actor, *ctx.meta);

@@ -71,6 +71,14 @@ class SynFloodDetector final : public Detector {
 
   std::string_view name() const noexcept override { return kName; }
 
+  Interest interest() const noexcept override {
+    Interest i;
+    i.packets = interest::flow(FlowEvent::probe) | interest::flow(FlowEvent::reply_success) |
+                interest::flow(FlowEvent::established) | interest::kActorReset;
+    i.notices = false;
+    return i;
+  }
+
   void on_packet(const PacketContext& ctx, FindingSink& out) noexcept override {
     const core::PacketMeta& m = *ctx.meta;
     switch (ctx.flow) {

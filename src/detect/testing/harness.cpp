@@ -19,11 +19,12 @@ class Harness::Sink : public FindingSink {
 
 Harness::Harness(std::unique_ptr<Detector> detector, bool per_target, core::Duration tick, FlowSettings flows)
     : detector_(std::move(detector)),
+      interest_(detector_->interest()),
       per_target_(per_target),
       tick_(tick),
       sink_(std::make_unique<Sink>(findings_)),
       flows_(flows, [this](const FlowNotice& n) {
-        if (!per_target_) detector_->on_flow_notice(n, *sink_);
+        if (!per_target_ && interest_.notices) detector_->on_flow_notice(n, *sink_);
       }) {}
 
 void Harness::tick_to(core::Timestamp ts) {
@@ -63,6 +64,7 @@ void Harness::frame(core::Timestamp ts, std::span<const uint8_t> bytes, uint32_t
     ctx.probe = classify_probe(meta_);
   } else {
     flows_.on_packet(ctx);
+    if ((interest_.packets & packet_interest(ctx, interest_.large_frame)) == 0) return;
   }
   detector_->on_packet(ctx, *sink_);
 }

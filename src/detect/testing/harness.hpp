@@ -1,6 +1,7 @@
 // Test harness for one detector: runs frames (a simulator scenario or hand-built packets) through
 // decode → attribution → flow tracker → the detector, with ticks, the way the engine does, and
-// collects its findings. For detector unit and scenario tests; not used in production.
+// collects its findings. A per-source detector gets only the packets and notices its interest()
+// asks for, as in the engine. For detector unit and scenario tests; not used in production.
 #pragma once
 
 #include <memory>
@@ -44,6 +45,7 @@ class Harness {
   void tick_to(core::Timestamp ts);
 
   std::unique_ptr<Detector> detector_;
+  Interest interest_;  // applied as the worker applies it, so the tests check each detector's mask
   bool per_target_;
   core::Duration tick_;
   decode::Decoder decoder_{core::link_type::kEthernet};
