@@ -160,6 +160,39 @@ ctl top --once >"$tmp/top.txt"
 check "picket top --once shows the ban" grep -q "198.18.0.2" "$tmp/top.txt"
 check "picket top --once shows the finding" grep -q "port_scan" "$tmp/top.txt"
 check "picket reload" ctl reload
+# picket top in a real pseudo-terminal: draws the full-screen view, refreshes, quits on q.
+top_pty() {
+  timeout 20 python3 - "$picket" "$tmp/ctl/picket.sock" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "top", "--interval", "0.3", "--socket", sys.argv[2]])
+out, end = b"", time.time() + 8
+while time.time() < end and out.count(b"BLOCKED") < 2:  # two frames drawn
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            break
+os.write(fd, b"q")
+deadline = time.time() + 5
+while time.time() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    try:
+        select.select([fd], [], [], 0.1) and os.read(fd, 65536)
+    except OSError:
+        pass
+else:
+    os.kill(pid, 9)
+    sys.exit("top did not quit on q")
+ok = out.count(b"BLOCKED") >= 2 and b"198.18.0.2" in out and b"\x1b[?1049h" in out
+sys.exit(0 if ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
+PY
+}
+check "picket top: full screen, refreshes, quits on q" top_pty
 # --- metrics and health over HTTP on the victim's own loopback
 http_get() { ip netns exec "$ns_a" curl -s -o "$tmp/http.out" -w '%{http_code}' "http://127.0.0.1:19477$1"; }
 check "/healthz is 200 while healthy" test "$(http_get /healthz)" = 200
