@@ -74,10 +74,13 @@ core::IpAddress Attribution::actor(const core::PacketMeta& m) noexcept {
   // Learn first, so the very first SYN already marks its destination as a server.
   const bool tcp_ports = m.is_tcp() && m.has(core::meta_flag::kHasPorts);
   const uint8_t f = m.tcp_flags;
-  if (tcp_ports && (f & kSyn) && !(f & kAck)) learn(m.dst, m.ts);
-  if (tcp_ports && (f & kSyn) && (f & kAck)) learn(m.src, m.ts);
+  // A server is learned only from a conversation between two outsiders: when our own host
+  // (engine.home_net) connects out, the remote end is the party to watch, not a second "local"
+  // side — else its answers would look like first contacts from it (a port scan).
+  if (tcp_ports && (f & kSyn) && !(f & kAck) && !in_home_net(m.src)) learn(m.dst, m.ts);
+  if (tcp_ports && (f & kSyn) && (f & kAck) && !in_home_net(m.dst)) learn(m.src, m.ts);
   const bool icmp_error = m.has(core::meta_flag::kHasInner);
-  if (icmp_error) learn(m.src, m.ts);
+  if (icmp_error && !in_home_net(m.dst)) learn(m.src, m.ts);
 
   const bool src_local = is_local(m.src);
   const bool dst_local = is_local(m.dst);

@@ -9,7 +9,8 @@
 //     SYN to its source; SYN-ACK and RST-ACK (answers) to their destination.
 //  3. Ports: between a well-known port (< 1024) and an ephemeral one, the ephemeral side.
 //  4. Otherwise the source.
-// Learning: the destination of a SYN and the source of a SYN-ACK or an ICMP error are servers.
+// Learning: the destination of a SYN and the source of a SYN-ACK or an ICMP error are servers —
+// unless the other end is in engine.home_net (our host talking out: the remote is the actor).
 // The learned set is bounded (least recently seen out). This is a pure function of the packet
 // sequence, so any number of workers attribute identically.
 #pragma once

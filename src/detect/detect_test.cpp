@@ -118,6 +118,19 @@ TEST(Attribution, HomeNetDecidesAndIcmpErrorsGoToTheProber) {
   EXPECT_EQ(b.actor(decode(sim::PacketBuilder().ipv4(kServer, kClient).icmp(3, 3).quote(inner).build())), kClient);
 }
 
+TEST(Attribution, OurOwnOutboundConnectionsMakeTheRemoteTheActor) {
+  // kServer (198.18.0.x) is our host; it connects out to kClient's port 5432 (a high port).
+  Attribution a({*core::Prefix::parse("198.18.0.0/24")}, 1024);
+  EXPECT_EQ(a.actor(tcp(kServer, kClient, 40000, 5432, tf::kSyn)), kClient);
+  EXPECT_EQ(a.actor(tcp(kClient, kServer, 5432, 40000, tf::kSyn | tf::kAck)), kClient);
+  // The remote end was not learned as a second local side, so its ACKs and FINs to our
+  // ephemeral port stay its own (answers in a flow we opened), never "probes" of ours.
+  EXPECT_FALSE(a.is_local(kClient));
+  EXPECT_EQ(a.actor(tcp(kClient, kServer, 5432, 40000, tf::kAck)), kClient);
+  EXPECT_EQ(a.actor(tcp(kClient, kServer, 5432, 40000, tf::kFin | tf::kAck)), kClient);
+  EXPECT_EQ(a.learned(), 0u);
+}
+
 TEST(Attribution, WithoutKnowledgePortsDecide) {
   Attribution a({}, 1024);
   // Server answering a UDP query from a well-known port: the client is the actor.
