@@ -412,7 +412,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(RunOptions opts) {
   // Everything privileged is open; from here on (and in every thread started later) only the
   // network capabilities remain.
   if (d.settings.drop_capabilities) {
-    auto caps = keep_only_network_capabilities();
+    auto caps = keep_only_network_capabilities(d.conn_table != nullptr && d.conn.table.processes);
     if (!caps) d.log("warning: " + caps.error().message);
     else if (!caps->empty()) d.log(*caps);
   }

@@ -8,16 +8,22 @@
 
 namespace picket::daemon {
 
-core::Result<std::string> keep_only_network_capabilities() {
+core::Result<std::string> keep_only_network_capabilities(bool keep_ptrace) {
   capng_get_caps_process();
   // Keep those of the two we have (a caller may already lack one: keeping it would fail).
   const bool admin = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN) != 0;
   const bool raw = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_RAW) != 0;
   if (!admin && !raw) return std::string();  // nothing worth keeping: running unprivileged already
+  const bool ptrace = keep_ptrace && capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_PTRACE) != 0;
   std::vector<int> keep;
-  if (admin) keep.push_back(CAP_NET_ADMIN);
-  if (raw) keep.push_back(CAP_NET_RAW);
-  const std::string kept = admin && raw ? "CAP_NET_ADMIN and CAP_NET_RAW" : admin ? "CAP_NET_ADMIN" : "CAP_NET_RAW";
+  std::string kept;
+  auto add = [&](int cap, const char* name) {
+    keep.push_back(cap);
+    kept += kept.empty() ? name : std::string(", ") + name;
+  };
+  if (admin) add(CAP_NET_ADMIN, "CAP_NET_ADMIN");
+  if (raw) add(CAP_NET_RAW, "CAP_NET_RAW");
+  if (ptrace) add(CAP_SYS_PTRACE, "CAP_SYS_PTRACE (to name the processes owning sockets)");
   capng_clear(CAPNG_SELECT_ALL);
   const auto types = static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE |
                                                CAPNG_BOUNDING_SET | CAPNG_AMBIENT);

@@ -40,8 +40,8 @@ void declare_config(config::Schema& schema) {
 
   config::SchemaSection dm(schema, "daemon");
   dm.boolean("drop_capabilities", true,
-             "After start-up keep only CAP_NET_ADMIN and CAP_NET_RAW (the connection table then names the owning "
-             "process only for root's own sockets)");
+             "After start-up keep only CAP_NET_ADMIN and CAP_NET_RAW, plus CAP_SYS_PTRACE while conn.processes names "
+             "the processes owning sockets");
 
   config::SchemaSection ctl(schema, "control");
   ctl.boolean("enabled", true, "Listen on the control socket (picket status, bans, ban, unban, reload, events, top)");

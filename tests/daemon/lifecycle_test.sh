@@ -128,9 +128,10 @@ check "scan decided" wait_for 10 decision_for 198.18.0.2
 check "scan banned in nftables" wait_for 5 banned 198.18.0.2
 check "alert names port_scan" grep -q '"detector":"port_scan"' "$tmp/events.jsonl"
 check "host itself never banned" not banned 198.18.0.1
-# CAP_NET_ADMIN is bit 12, CAP_NET_RAW bit 13: nothing else may remain after start-up.
+# CAP_NET_ADMIN is bit 12, CAP_NET_RAW bit 13, CAP_SYS_PTRACE bit 19 (kept while the connection
+# table names socket owners): nothing else may remain after start-up.
 caps=$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-check "keeps only CAP_NET_ADMIN and CAP_NET_RAW (CapEff $caps)" test "$caps" = "0000000000003000"
+check "keeps only CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_PTRACE (CapEff $caps)" test "$caps" = "0000000000083000"
 
 # --- control socket: status, bans, ban, unban, events, top, reload
 ctl() { "$picket" "$@" --socket "$tmp/ctl/picket.sock"; }
@@ -267,7 +268,34 @@ check "nothing reached the kernel" not table_exists
 check "/healthz is 503 without an enforcer" test "$(http_get /healthz)" = 503
 check "SIGTERM exits 0 (no enforcer)" stop TERM
 
-# --- 7. start-up errors: one line, non-zero exit; a client without a daemon
+# --- 7. no packet capture at all: the connection table alone still finds a process with too many connections
+cat >"$tmp/picket.yaml" <<EOF
+capture: {method: none}
+enforce: {backend: nftables}
+store: {path: $tmp/picket.db}
+control: {socket: $tmp/ctl/picket.sock}
+conn: {interval: 1s}
+detect: {process_conn: {connection_limit: 5}}
+EOF
+rm -f "$tmp/events.jsonl"
+check "starts with capture.method none" start
+timeout 30 ip netns exec "$ns_a" python3 -c '
+import os, socket, sys, time
+open(sys.argv[1], "w").write(str(os.getpid()))
+srv = socket.socket(); srv.bind(("198.18.0.1", 0)); srv.listen(64)
+port = srv.getsockname()[1]
+held = [socket.create_connection(("198.18.0.1", port)) for _ in range(10)]
+held += [srv.accept()[0] for _ in range(10)]
+time.sleep(25)
+' "$tmp/hog.pid" &
+hog=$!
+wait_for 5 test -s "$tmp/hog.pid"
+hog_pid=$(cat "$tmp/hog.pid")
+check "process_conn names the process holding the connections ($hog_pid)" wait_for 10 grep -q "\"detector\":\"process_conn\".*\"pid\":$hog_pid\b" "$tmp/events.jsonl"
+kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null
+check "SIGTERM exits 0 (capture none)" stop TERM
+
+# --- 8. start-up errors: one line, non-zero exit; a client without a daemon
 "$picket" status --socket "$tmp/ctl/picket.sock" >/dev/null 2>&1
 check "picket status without a daemon: exit 3" test $? -eq 3
 ip netns exec "$ns_a" "$picket" run --interface nosuch0 --store "$tmp/x.db" --events /dev/null 2>"$tmp/err1"
