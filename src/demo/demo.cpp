@@ -465,9 +465,13 @@ std::string demo_config_yaml(const std::string& store_path, const std::string& v
       "  on_exit: remove\n"
       "store:\n"
       "  path: {}\n"
+      "control:\n"
+      "  socket: {}\n"
       "engine:\n"
       "  home_net: [{}/32]\n",
-      victim_if_attacker, victim_if_client, q(store_path), victim_address);
+      victim_if_attacker, victim_if_client, q(store_path),
+      // Its own control socket: a picket already running on this host keeps /run/picket.
+      q((std::filesystem::path(store_path).parent_path() / "picket.sock").string()), victim_address);
 }
 
 int run_demo(const DemoOptions& opts, StopFlag& stop, std::FILE* out) {

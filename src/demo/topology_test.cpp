@@ -136,7 +136,7 @@ TEST(DemoConfig, NamesTheKeysPicketRunReads) {
   std::string y = demo_config_yaml("/tmp/x/store.db", "to-attacker", "to-client", "198.18.0.10");
   for (const char* want : {"profile: normal", "interfaces: [to-attacker, to-client]", "method: afpacket",
                            "mode: ips", "backend: nftables", "on_exit: remove", "path: \"/tmp/x/store.db\"",
-                           "home_net: [198.18.0.10/32]"}) {
+                           "socket: \"/tmp/x/picket.sock\"", "home_net: [198.18.0.10/32]"}) {
     EXPECT_NE(y.find(want), std::string::npos) << want;
   }
 }
