@@ -53,6 +53,7 @@ template <typename Key, typename Value, typename Hash>
 class BoundedTable {
  public:
   static constexpr uint32_t kNil = 0xFFFFFFFFu;
+  static constexpr uint32_t kFree = 0xFFFFFFFEu;  // `prev` of a slot that holds no entry
   static constexpr int kMaxSkips = 8;
 
   explicit BoundedTable(uint32_t capacity) : capacity_(capacity < 1 ? 1 : capacity) {
@@ -61,7 +62,10 @@ class BoundedTable {
     while (n < uint64_t{capacity_} * 2) n <<= 1;
     index_.assign(n, kEmpty);
     mask_ = n - 1;
-    for (uint32_t i = 0; i < capacity_; ++i) slots_[i].next = i + 1 < capacity_ ? i + 1 : kNil;
+    for (uint32_t i = 0; i < capacity_; ++i) {
+      slots_[i].next = i + 1 < capacity_ ? i + 1 : kNil;
+      slots_[i].prev = kFree;
+    }
     free_ = 0;
   }
 
@@ -88,6 +92,18 @@ class BoundedTable {
   }
   // Inserts `key`, which must be absent (find just said so), evicting if full; `h` = hash_of(key).
   Value* insert_absent(const Key& key, uint64_t h, core::Timestamp now) noexcept { return &slots_[insert_slot(key, h, now)].value; }
+
+  // Slot numbers (0 .. capacity-1) let a queue refer to an entry without holding its key. A
+  // slot is reused once its entry goes, so whoever looks one up later must check that the value
+  // is still the one it meant (e.g. by a start time kept in both).
+  // insert_absent, returning the slot: value_at(slot) is the new value.
+  uint32_t insert_absent_slot(const Key& key, uint64_t h, core::Timestamp now) noexcept { return insert_slot(key, h, now); }
+  Value& value_at(uint32_t slot) noexcept { return slots_[slot].value; }
+  // The entry in `slot`, without touching it; {nullptr, nullptr} when the slot holds none.
+  std::pair<const Key*, Value*> at_slot(uint32_t slot) noexcept {
+    if (slot >= capacity_ || slots_[slot].prev == kFree) return {nullptr, nullptr};
+    return {&slots_[slot].key, &slots_[slot].value};
+  }
   // Looks without touching (for reads that must not change eviction order).
   const Value* peek(const Key& key) const noexcept {
     const uint32_t i = lookup(key, mixed_hash(key));
@@ -111,9 +127,10 @@ class BoundedTable {
   }
 
   bool erase(const Key& key) noexcept {
-    const uint32_t i = lookup(key, mixed_hash(key));
+    const uint64_t h = mixed_hash(key);
+    const uint32_t i = lookup(key, h);
     if (i == kNil) return false;
-    remove_slot(i);
+    remove_slot(i, h);
     return true;
   }
 
@@ -147,10 +164,11 @@ class BoundedTable {
  private:
   static constexpr uint64_t kEmpty = ~uint64_t{0};
 
+  // No stored hash: removal recomputes it from the key (8 bytes less per entry; the hash is
+  // cheap next to the cache miss of reading the slot, which removal pays anyway).
   struct Slot {
     Key key{};
     Value value{};
-    uint64_t hash = 0;
     core::Timestamp last_seen;
     uint32_t prev = kNil;
     uint32_t next = kNil;
@@ -163,7 +181,6 @@ class BoundedTable {
     Slot& s = slots_[i];
     s.key = key;
     s.value = Value{};
-    s.hash = h;
     s.last_seen = now;
     link_front(i);
     index_insert(h, i);
@@ -244,10 +261,12 @@ class BoundedTable {
     unlink(i);
     link_front(i);
   }
-  void remove_slot(uint32_t i) noexcept {
-    index_erase(slots_[i].hash, i);
+  void remove_slot(uint32_t i) noexcept { remove_slot(i, mixed_hash(slots_[i].key)); }
+  void remove_slot(uint32_t i, uint64_t h) noexcept {
+    index_erase(h, i);
     unlink(i);
     slots_[i].value = Value{};
+    slots_[i].prev = kFree;
     slots_[i].next = free_;
     free_ = i;
     --size_;

@@ -121,6 +121,72 @@ TEST(BoundedTable, ExpireIdleRemovesOldestFirst) {
   EXPECT_EQ(t.stats().expired, 3u);
 }
 
+TEST(BoundedTable, SlotsNameLiveEntriesOnly) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(4);
+  std::vector<uint32_t> slots;
+  for (uint32_t k = 0; k < 4; ++k) {
+    const uint32_t s = t.insert_absent_slot(k, t.hash_of(k), at(k));
+    t.value_at(s).hits = static_cast<int>(k) + 10;
+    slots.push_back(s);
+  }
+  for (uint32_t k = 0; k < 4; ++k) {
+    auto [key, v] = t.at_slot(slots[k]);
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(*key, k);
+    EXPECT_EQ(v->hits, static_cast<int>(k) + 10);
+  }
+  EXPECT_TRUE(t.erase(1));
+  EXPECT_EQ(t.at_slot(slots[1]).second, nullptr);  // freed
+  EXPECT_EQ(t.at_slot(99).second, nullptr);         // out of range
+  // Removal recomputes the hash from the key: what is left is still found, in every way out.
+  t.expire_idle(at(3));  // 0 and 2 go
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_NE(t.peek(3), nullptr);
+  EXPECT_EQ(t.peek(0), nullptr);
+  EXPECT_EQ(t.peek(2), nullptr);
+  for (uint32_t k = 10; k < 20; ++k) t.find_or_insert(k, at(k));  // evicts 3 and older new keys
+  EXPECT_EQ(t.peek(3), nullptr);
+  EXPECT_EQ(t.size(), 4u);
+  for (uint32_t k = 16; k < 20; ++k) EXPECT_NE(t.peek(k), nullptr) << k;
+}
+
+TEST(SlidingWindows, MatchSeparateWindowsWhileTimeGoesForward) {
+  const auto shape = WindowShape::of(Duration::seconds(8), 8);
+  SlidingWindows<8, 3, uint16_t> shared;
+  SlidingWindow<8, uint16_t> separate[3];
+  uint64_t x = 99;
+  int64_t ms = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    ms += static_cast<int64_t>((x >> 40) % 1500);  // gaps from 0 to 1.5 s, some past the window
+    if ((x >> 20) % 97 == 0) ms += 9'000;
+    const Timestamp now = at(0) + Duration::millis(ms);
+    const size_t k = (x >> 30) % 3;
+    shared.add(k, shape, now);
+    separate[k].add(shape, now);
+    const auto all = shared.sums(shape, now);
+    for (size_t j = 0; j < 3; ++j) {
+      ASSERT_EQ(shared.sum(j, shape, now), separate[j].sum(shape, now)) << i << " " << j;
+      ASSERT_EQ(all[j], separate[j].sum(shape, now)) << i << " " << j;
+      ASSERT_EQ(shared.sum(j, shape, now + Duration::seconds(3)), separate[j].sum(shape, now + Duration::seconds(3)));
+    }
+  }
+}
+
+TEST(SlidingWindows, LateEventsGoToTheNewestBucketOfAny) {
+  const auto shape = WindowShape::of(Duration::seconds(4), 4);
+  SlidingWindows<4, 2, uint8_t> w;
+  w.add(0, shape, at(10), 1);
+  w.add(1, shape, at(7), 250);  // late for the set: newest bucket (10 s), saturating later
+  w.add(1, shape, at(7), 10);
+  EXPECT_EQ(w.sum(1, shape, at(10)), 255u);
+  EXPECT_EQ(w.sum(1, shape, at(13)), 255u);
+  EXPECT_EQ(w.sum(1, shape, at(14)), 0u);
+  EXPECT_EQ(w.sum(0, shape, at(13)), 1u);
+  const SlidingWindows<4, 2> empty;
+  EXPECT_EQ(empty.sum(0, shape, at(1)), 0u);
+}
+
 TEST(SlidingWindow, CountsTheLastNBuckets) {
   const auto shape = WindowShape::of(Duration::seconds(10), 10);  // 10 × 1 s
   SlidingWindow<10> w;

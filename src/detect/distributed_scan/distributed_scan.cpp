@@ -494,14 +494,14 @@ void declare_config(config::Schema& schema) {
       .aggressive(Duration::seconds(120))
       .paranoid(Duration::seconds(300));
   s.integer("capacity", 32'768, 16, 64'000'000,
-            "Probed hosts tracked; about 120 bytes each. When full, the least recently seen goes, watched "
+            "Probed hosts tracked; about 112 bytes each. When full, the least recently seen goes, watched "
             "ones last")
       .paranoid(int64_t{131'072});
   s.integer("watch_capacity", 1024, 4, 1'000'000,
             "Hosts watched closely at once (probed on several ports lately); about 2.5 KiB each")
       .paranoid(int64_t{4096});
   s.integer("pair_capacity", 32'768, 16, 64'000'000,
-            "(host, source) pairs tracked on watched hosts, for ports per source; about 72 bytes each")
+            "(host, source) pairs tracked on watched hosts, for ports per source; about 64 bytes each")
       .paranoid(int64_t{131'072});
   s.integer("prefix_v4", 24, 8, 32, "An IPv4 subnet this long holding every participant becomes source_prefix");
   s.integer("prefix_v6", 64, 16, 128, "An IPv6 subnet this long holding every participant becomes source_prefix");

@@ -93,7 +93,8 @@ void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept
     const ProbeKind kind = classify_probe(m);
     // ICMP other than echo and TCP answers (SYN-ACK, RST) start nothing.
     if (kind == ProbeKind::none) return;
-    f = table_.insert_absent(key, h, m.ts);
+    const uint32_t slot = table_.insert_absent_slot(key, h, m.ts);
+    f = &table_.value_at(slot);
     f->state = FlowState::probing;
     f->probe = kind;
     f->started_ns = m.ts.ns;
@@ -106,7 +107,7 @@ void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept
       --pending_size_;
       ++counters_.pending_dropped;
     }
-    pending_[(pending_head_ + pending_size_) % pending_.size()] = {key, m.ts.ns};
+    pending_[(pending_head_ + pending_size_) % pending_.size()] = {slot, m.ts.ns};
     ++pending_size_;
     return;
   }
@@ -208,16 +209,16 @@ void FlowTracker::on_tick(core::Timestamp now) noexcept {
   if (now > now_) now_ = now;
   const int64_t cutoff = now.ns - settings_.probe_timeout.ns;
   while (pending_size_ > 0) {
-    const Pending& p = pending_[pending_head_];
+    const Pending p = pending_[pending_head_];
     if (p.started_ns > cutoff) break;
-    const FlowKey key = p.key;
-    const int64_t started = p.started_ns;
     pending_head_ = (pending_head_ + 1) % pending_.size();
     --pending_size_;
-    Flow* f = table_.peek(key);
-    if (f != nullptr && f->state == FlowState::probing && f->started_ns == started) {
+    // The slot may hold another flow by now; one still probing since the same instant gets its
+    // notice here rather than at its own entry (same tick, same notice).
+    auto [key, f] = table_.at_slot(p.slot);
+    if (f != nullptr && f->state == FlowState::probing && f->started_ns == p.started_ns) {
       f->state = FlowState::unanswered;
-      notice(FlowEvent::probe_unanswered, key, *f, now);
+      notice(FlowEvent::probe_unanswered, *key, *f, now);
     }
   }
   table_.expire_idle(now - settings_.idle_timeout, [&](const FlowKey& key, Flow& f) {

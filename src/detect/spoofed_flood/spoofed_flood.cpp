@@ -405,7 +405,7 @@ void declare_config(config::Schema& schema) {
   s.duration("window", Duration::seconds(10), Duration::seconds(1), Duration::seconds(3600),
              "Sliding window the packets and sources are counted over");
   s.integer("capacity", 16'384, 16, 64'000'000,
-            "Targets (address and port) tracked; about 145 bytes each. When full, the least recently "
+            "Targets (address and port) tracked; about 136 bytes each. When full, the least recently "
             "seen goes, busy ones last")
       .paranoid(int64_t{65'536});
   s.integer("busy_capacity", 64, 1, 65'536,

@@ -25,7 +25,9 @@ constexpr uint32_t kSignatureId = 2'001'001;
 // which point any threshold is long reached.
 constexpr size_t kBuckets = 8;
 constexpr size_t kSamplePorts = 4;
-using Window = state::SlidingWindow<kBuckets, uint16_t>;
+// The four counts of a source, in one set of windows (one epoch and ring position for all four).
+constexpr size_t kSyns = 0, kAnswered = 1, kCompleted = 2, kAborted = 3, kCounts = 4;
+using Windows = state::SlidingWindows<kBuckets, kCounts, uint16_t>;
 
 struct Settings {
   uint64_t threshold = 200;
@@ -36,10 +38,10 @@ struct Settings {
 };
 
 struct SourceState {
-  Window syns;       // SYN first contacts
-  Window answered;   // SYN-ACKs its targets sent back (one per handshake)
-  Window completed;  // handshakes it completed
-  Window aborted;    // RSTs it sent outside an established connection (nmap's answer to a SYN-ACK)
+  // kSyns: SYN first contacts; kAnswered: SYN-ACKs its targets sent back (one per handshake);
+  // kCompleted: handshakes it completed; kAborted: RSTs it sent outside an established
+  // connection (nmap's answer to a SYN-ACK).
+  Windows counts;
   ReportState report;
   int64_t first_seen_ns = 0;  // first SYN of the current episode
   uint64_t first_target = 0;  // hash of the episode's first target; another one sets many_targets
@@ -52,7 +54,7 @@ struct SourceState {
 };
 
 // The size NOTES.md and the docs quote (x86-64).
-static_assert(sizeof(SourceState) <= 184);
+static_assert(sizeof(SourceState) <= 136);
 
 // Sources on their way to a finding survive a flood of one-SYN spoofed sources.
 bool keep_on_eviction(const SourceState& s) noexcept {
@@ -89,11 +91,11 @@ class SynFloodDetector final : public Detector {
         if (m.is_tcp() && (m.tcp_flags & (kSyn | kAck)) == (kSyn | kAck)) on_synack(ctx.actor, m, out);
         return;
       case FlowEvent::established:
-        if (SourceState* s = table_.find(ctx.actor, m.ts)) s->completed.add(shape_, m.ts);
+        if (SourceState* s = table_.find(ctx.actor, m.ts)) s->counts.add(kCompleted, shape_, m.ts);
         return;
       case FlowEvent::none:
         if (ctx.from_actor && m.is_tcp() && (m.tcp_flags & kRst) != 0) {
-          if (SourceState* s = table_.find(ctx.actor, m.ts)) s->aborted.add(shape_, m.ts);
+          if (SourceState* s = table_.find(ctx.actor, m.ts)) s->counts.add(kAborted, shape_, m.ts);
         }
         return;
       default:
@@ -121,9 +123,9 @@ class SynFloodDetector final : public Detector {
   void on_syn(const IpAddress& actor, const core::PacketMeta& m, FindingSink& out) noexcept {
     auto [s, inserted] = table_.find_or_insert(actor, m.ts);
     // A SYN after a window without any starts a new episode (and a new first report).
-    if (!inserted && s->syns.sum(shape_, m.ts) == 0) *s = SourceState{};
+    if (!inserted && s->counts.sum(kSyns, shape_, m.ts) == 0) *s = SourceState{};
     if (s->first_seen_ns == 0) s->first_seen_ns = m.ts.ns;
-    s->syns.add(shape_, m.ts);
+    s->counts.add(kSyns, shape_, m.ts);
     note_target(*s, m.dst, m.dst_port);
     check(actor, *s, m.ts, m.dst, out);
   }
@@ -131,7 +133,7 @@ class SynFloodDetector final : public Detector {
   void on_synack(const IpAddress& actor, const core::PacketMeta& m, FindingSink& out) noexcept {
     SourceState* s = table_.find(actor, m.ts);
     if (s == nullptr) return;
-    s->answered.add(shape_, m.ts);
+    s->counts.add(kAnswered, shape_, m.ts);
     check(actor, *s, m.ts, m.src, out);
   }
 
@@ -154,10 +156,11 @@ class SynFloodDetector final : public Detector {
 
   Counts counts(const SourceState& s, Timestamp now) const noexcept {
     Counts c;
-    c.syns = s.syns.sum(shape_, now);
-    c.answered = s.answered.sum(shape_, now);
-    c.completed = s.completed.sum(shape_, now);
-    c.aborted = s.aborted.sum(shape_, now);
+    const auto sums = s.counts.sums(shape_, now);
+    c.syns = sums[kSyns];
+    c.answered = sums[kAnswered];
+    c.completed = sums[kCompleted];
+    c.aborted = sums[kAborted];
     // A source that resets the SYN-ACKs it gets back is a scanner when its SYNs spread over many
     // ports (nmap -sS), but a flooder when they hammer a few (hping3 -S: its kernel resets every
     // SYN-ACK for a connection it never opened). Only the scanner's resets settle a handshake.
