@@ -267,6 +267,7 @@ core::Result<void> Daemon::Impl::open_capture() {
   lo.snaplen = settings.snaplen;
   lo.promiscuous = settings.promiscuous;
   lo.bpf_filter = settings.filter;
+  lo.block_timeout_ms = settings.block_timeout_ms;
   auto src = capture::open_live(lo);
   if (!src) return src.error();
   source = std::move(src.value());
@@ -444,6 +445,7 @@ int Daemon::run() {
       const size_t n = d.source->read_batch(batch);
       if (n > 0) {
         d.engine->process_batch(std::span<const core::RawPacket>(batch.data(), n));
+        d.engine->flush_findings();  // a decision reaches the kernel now, not at the tick's end
         for (size_t i = 0; i < n; ++i) {
           if (!d.talkers.sample()) continue;
           d.talker_decoder->decode(batch[i], d.talker_meta);

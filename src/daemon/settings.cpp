@@ -20,6 +20,9 @@ void declare_config(config::Schema& schema) {
   c.integer("rings_per_interface", 1, 1, 64,
             "Capture sockets per interface, joined in one fanout group that keeps each source address on one ring");
   c.integer("ring_mb", 64, 1, 4096, "Size of each capture ring in MiB: the kernel buffers this much while picket is busy");
+  c.integer("block_timeout_ms", 2, 1, 1000,
+            "Longest a captured packet waits in a partly filled ring block before picket sees it: lower reacts "
+            "faster to slow attacks, higher wakes picket less often on a quiet link");
   c.integer("snaplen", 262144, 64, 262144, "Bytes kept of each frame");
   c.boolean("promiscuous", false, "Put the interfaces in promiscuous mode (see traffic not addressed to this host)");
   c.string("filter", "", "BPF filter (tcpdump syntax) applied in the kernel, e.g. 'not port 22'; empty = everything");
@@ -75,6 +78,7 @@ DaemonSettings DaemonSettings::from_config(const config::Config& cfg) {
   d.rings_per_interface = static_cast<uint32_t>(cfg.integer("capture.rings_per_interface"));
   d.ring_mb = static_cast<uint32_t>(cfg.integer("capture.ring_mb"));
   d.snaplen = static_cast<uint32_t>(cfg.integer("capture.snaplen"));
+  d.block_timeout_ms = static_cast<uint32_t>(cfg.integer("capture.block_timeout_ms"));
   d.promiscuous = cfg.boolean("capture.promiscuous");
   d.filter = cfg.string("capture.filter");
   const std::string& b = cfg.string("enforce.backend");

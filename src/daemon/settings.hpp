@@ -23,6 +23,7 @@ struct DaemonSettings {
   std::vector<std::string> interfaces;
   uint32_t rings_per_interface = 1;
   uint32_t ring_mb = 64;
+  uint32_t block_timeout_ms = 2;
   uint32_t snaplen = 262144;
   bool promiscuous = false;
   std::string filter;

@@ -166,6 +166,19 @@ void Engine::end_tick(Timestamp at, bool final_tick) {
   flush_ready(final_tick);
 }
 
+void Engine::flush_findings() noexcept {
+  if (!inline_worker_ || !pending_.empty() || finished_) return;
+  std::vector<detect::Finding> found = target_findings_.take();
+  for (auto& f : inline_worker_->take_findings()) found.push_back(std::move(f));
+  if (found.empty()) return;
+  PendingTick t;
+  t.epoch = epoch_;
+  t.at = now_;
+  t.findings = std::move(found);
+  std::vector<EpochResult> none;
+  write_tick(t, none);  // no stats: stats_due is false
+}
+
 void Engine::flush_ready(bool wait) {
   while (!pending_.empty()) {
     PendingTick& t = pending_.front();

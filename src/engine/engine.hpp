@@ -79,6 +79,11 @@ class Engine {
   // Moves virtual time to `now` without a packet (a live capture with no traffic): ticks that
   // end on the way are flushed as if a packet had arrived at `now`. Earlier times are ignored.
   void advance_to(core::Timestamp now) noexcept;
+  // Live use: writes the findings made since the last tick at once — alerts, policy, and the
+  // enforcer's apply — instead of waiting for the tick to end, so a ban reaches the kernel a few
+  // packets after the decisive one. Only with one worker (workers > 1 keep the tick cadence) and
+  // only between ticks; the order of alerts within a tick then follows arrival, not finding_less.
+  void flush_findings() noexcept;
   // Ends the last tick, writes everything pending and the final stats event. Call once.
   void finish();
 
