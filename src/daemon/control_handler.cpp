@@ -97,25 +97,30 @@ Json Daemon::Impl::status(Timestamp now) {
   }
   s["enforcer"] = std::move(enf);
 
-  Json bans_summary = {{"in_force", policy->in_force_count(now)}};
-  if (store) {
-    if (auto active = store->active(now)) {
-      std::map<std::string, uint64_t> by;
-      for (const auto& sd : *active) {
-        const auto& d = sd.decision;
-        const std::string fam = d.target.address().is_v6() ? "ipv6" : "ipv4";
-        const std::string kind = d.action == core::DecisionAction::rate_limit ? "rate_limit"
-                                 : d.target.is_host()                          ? "address"
-                                                                               : "prefix";
-        ++by[fam + "/" + kind];
+  // Counting the store's rows is not free with 100,000 bans, and metrics ask every second: the
+  // summary is recomputed at most every kBansSummaryAge (and after a manual ban or unban).
+  if (bans_summary_at.ns == 0 || now - bans_summary_at >= kBansSummaryAge) {
+    bans_summary = Json{{"in_force", policy->in_force_count(now)}};
+    if (store) {
+      if (auto active = store->active(now)) {
+        std::map<std::string, uint64_t> by;
+        for (const auto& sd : *active) {
+          const auto& d = sd.decision;
+          const std::string fam = d.target.address().is_v6() ? "ipv6" : "ipv4";
+          const std::string kind = d.action == core::DecisionAction::rate_limit ? "rate_limit"
+                                   : d.target.is_host()                          ? "address"
+                                                                                 : "prefix";
+          ++by[fam + "/" + kind];
+        }
+        bans_summary["active"] = active->size();
+        Json b = Json::object();
+        for (const auto& [k, n] : by) b[k] = n;
+        bans_summary["by_family_scope"] = std::move(b);
       }
-      bans_summary["active"] = active->size();
-      Json b = Json::object();
-      for (const auto& [k, n] : by) b[k] = n;
-      bans_summary["by_family_scope"] = std::move(b);
     }
+    bans_summary_at = now;
   }
-  s["bans"] = std::move(bans_summary);
+  s["bans"] = bans_summary;
   if (conn_table) {
     const auto cs = conn_table->stats();
     s["conn_table"] = {{"sockets", cs.sockets}, {"snapshots", cs.snapshots}, {"errors", cs.errors},
@@ -215,6 +220,7 @@ core::Result<Json> Daemon::Impl::manual_ban(const Json& req, Timestamp now) {
   }
   policy->restore(d, d.duration.ns == 0 ? std::nullopt : std::optional<Timestamp>(now + d.duration));
   ++manual_bans;
+  bans_summary_at = Timestamp{};
   emit(policy::decision_event(d, bundle.enforcer->name(), dry));
   return Json{{"target", target_text(target)},
               {"duration", d.duration.to_seconds()},
@@ -235,6 +241,7 @@ core::Result<Json> Daemon::Impl::manual_unban(const Json& req, Timestamp now) {
     }
     (void)responder->take_pending();
     policy->forget_all();
+    bans_summary_at = Timestamp{};
     output::Event ev;
     ev.type = output::EventType::decision;
     ev.ts = now;
@@ -264,6 +271,7 @@ core::Result<Json> Daemon::Impl::manual_unban(const Json& req, Timestamp now) {
     if (auto r = bundle.enforcer->apply(batch); !r) return core::make_error(r.error().message);
   }
   policy->forget(target);
+  bans_summary_at = Timestamp{};
   emit(policy::decision_event(d, bundle.enforcer->name(), dry));
   return Json{{"target", target_text(target)}, {"was_banned", known || !store}};
 }

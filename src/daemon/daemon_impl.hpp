@@ -105,6 +105,9 @@ struct Daemon::Impl {
   core::Timestamp next_flush, next_maintenance, next_drop_check, next_exec_expiry;
   uint64_t drops_reported = 0;
   uint64_t manual_bans = 0;
+  static constexpr core::Duration kBansSummaryAge = core::Duration::seconds(5);
+  Json bans_summary;
+  core::Timestamp bans_summary_at;
 
   void log(const std::string& line) const {
     if (opts.log) opts.log(line);
