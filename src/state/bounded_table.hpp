@@ -97,7 +97,9 @@ class BoundedTable {
   // slot is reused once its entry goes, so whoever looks one up later must check that the value
   // is still the one it meant (e.g. by a start time kept in both).
   // insert_absent, returning the slot: value_at(slot) is the new value.
-  uint32_t insert_absent_slot(const Key& key, uint64_t h, core::Timestamp now) noexcept { return insert_slot(key, h, now); }
+  uint32_t insert_absent_slot(const Key& key, uint64_t h, core::Timestamp now) noexcept {
+    return insert_slot(key, h, now);
+  }
   Value& value_at(uint32_t slot) noexcept { return slots_[slot].value; }
   // The entry in `slot`, without touching it; {nullptr, nullptr} when the slot holds none.
   std::pair<const Key*, Value*> at_slot(uint32_t slot) noexcept {

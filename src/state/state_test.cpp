@@ -137,7 +137,7 @@ TEST(BoundedTable, SlotsNameLiveEntriesOnly) {
   }
   EXPECT_TRUE(t.erase(1));
   EXPECT_EQ(t.at_slot(slots[1]).second, nullptr);  // freed
-  EXPECT_EQ(t.at_slot(99).second, nullptr);         // out of range
+  EXPECT_EQ(t.at_slot(99).second, nullptr);        // out of range
   // Removal recomputes the hash from the key: what is left is still found, in every way out.
   t.expire_idle(at(3));  // 0 and 2 go
   EXPECT_EQ(t.size(), 1u);
