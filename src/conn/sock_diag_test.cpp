@@ -34,7 +34,7 @@ Bytes message(uint16_t type, uint32_t seq, const Bytes& payload, std::optional<u
   put16(b, 4, type);
   put16(b, 6, NLM_F_MULTI);
   put32(b, 8, seq);
-  std::memcpy(b.data() + 16, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(b.data() + 16, payload.data(), payload.size());  // empty: data() may be null
   return b;
 }
 
