@@ -298,7 +298,8 @@ check "SIGTERM exits 0 (capture none)" stop TERM
 # --- 8. start-up errors: one line, non-zero exit; a client without a daemon
 "$picket" status --socket "$tmp/ctl/picket.sock" >/dev/null 2>&1
 check "picket status without a daemon: exit 3" test $? -eq 3
-ip netns exec "$ns_a" "$picket" run --interface nosuch0 --store "$tmp/x.db" --events /dev/null 2>"$tmp/err1"
+printf 'control: {socket: %s}\n' "$tmp/ctl/x.sock" >"$tmp/x.yaml"  # not /run/picket: leave the host alone
+ip netns exec "$ns_a" "$picket" run --config "$tmp/x.yaml" --interface nosuch0 --store "$tmp/x.db" --events /dev/null 2>"$tmp/err1"
 status=$?
 check "missing interface: exit 1" test "$status" -eq 1
 check "missing interface: names it" grep -q "nosuch0" "$tmp/err1"
