@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "capture/bpf_filter.hpp"
+#include "capture/live_common.hpp"
 #include "capture/live_source.hpp"
 #include "core/bytes.hpp"
 #include "core/unique_fd.hpp"
@@ -425,18 +426,13 @@ core::Result<std::vector<std::unique_ptr<Ring>>> open_interface(const IfaceInfo&
   return rings;
 }
 
-class AfPacketSource final : public LiveSource {
+class AfPacketSource final : public detail::LiveSourceCommon {
  public:
   AfPacketSource(std::vector<std::string> ifaces, std::vector<std::unique_ptr<Ring>> rings, core::UniqueFd event_fd,
                  int link_type, uint32_t snaplen, std::string fanout)
-      : ifaces_(std::move(ifaces)),
+      : LiveSourceCommon("afpacket:", std::move(ifaces), std::move(event_fd), link_type, snaplen),
         rings_(std::move(rings)),
-        event_fd_(std::move(event_fd)),
-        link_type_(link_type),
-        snaplen_(snaplen),
         fanout_(std::move(fanout)) {
-    name_ = "afpacket:";
-    for (size_t i = 0; i < ifaces_.size(); ++i) name_ += (i ? "," : "") + ifaces_[i];
     size_t blocks = 0;
     for (const auto& r : rings_) {
       pfds_.push_back({r->fd.get(), POLLIN, 0});
@@ -444,18 +440,6 @@ class AfPacketSource final : public LiveSource {
     }
     pfds_.push_back({event_fd_.get(), POLLIN, 0});
     release_.reserve(blocks);  // a block is held at most once: this never reallocates
-  }
-
-  int link_type() const noexcept override { return link_type_; }
-  uint32_t snaplen() const noexcept override { return snaplen_; }
-  const std::optional<core::Error>& error() const noexcept override { return error_; }
-  uint64_t filtered_out() const noexcept override { return 0; }
-  std::string_view name() const noexcept override { return name_; }
-  void set_wait(std::chrono::milliseconds wait) noexcept override { wait_ = std::max(wait.count(), int64_t{0}); }
-  bool finished() const noexcept override { return finished_.load(std::memory_order_acquire); }
-  void interrupt() noexcept override {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = write(event_fd_.get(), &one, sizeof one);
   }
 
   size_t read_batch(std::span<core::RawPacket> out) noexcept override {
@@ -628,30 +612,12 @@ class AfPacketSource final : public LiveSource {
     fail(fmt::format("capture: {}: interface went away", ifaces_[r.iface]));
   }
 
-  void fail(std::string message) noexcept {
-    if (finished()) return;
-    try {
-      error_ = core::Error{std::move(message)};
-    } catch (...) {
-      error_ = core::Error{};
-    }
-    finished_.store(true, std::memory_order_release);
-  }
-
-  std::vector<std::string> ifaces_;
   std::vector<std::unique_ptr<Ring>> rings_;
-  core::UniqueFd event_fd_;
   std::vector<pollfd> pfds_;                         // rings in order, then the eventfd
   std::vector<std::pair<Ring*, uint32_t>> release_;  // blocks to hand back on the next call
   std::vector<uint8_t> vlan_arena_;                  // frames with their VLAN tag put back (this batch)
   std::vector<std::pair<size_t, size_t>> vlan_fix_;  // (batch index, arena offset)
-  std::string name_;
-  std::optional<core::Error> error_;
-  std::atomic<bool> finished_{false};
-  int link_type_;
-  uint32_t snaplen_;
   std::string fanout_;
-  int64_t wait_ = 100;
   size_t rr_ = 0;
   std::atomic<uint64_t> packets_{0}, inbound_{0}, outbound_{0}, malformed_{0}, link_down_{0};
   std::mutex stats_mu_;

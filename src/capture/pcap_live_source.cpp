@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "capture/bpf_filter.hpp"
+#include "capture/live_common.hpp"
 #include "capture/live_source.hpp"
 #include "core/unique_fd.hpp"
 
@@ -35,31 +36,14 @@ struct Handle {
   std::atomic<uint64_t> bytes{0};  // wire bytes
 };
 
-class PcapLiveSource final : public LiveSource {
+class PcapLiveSource final : public detail::LiveSourceCommon {
  public:
   PcapLiveSource(std::vector<std::string> ifaces, std::vector<std::unique_ptr<Handle>> handles, core::UniqueFd event_fd,
                  int link_type, uint32_t snaplen)
-      : ifaces_(std::move(ifaces)),
-        handles_(std::move(handles)),
-        event_fd_(std::move(event_fd)),
-        link_type_(link_type),
-        snaplen_(snaplen) {
-    name_ = "pcap:";
-    for (size_t i = 0; i < ifaces_.size(); ++i) name_ += (i ? "," : "") + ifaces_[i];
+      : LiveSourceCommon("pcap:", std::move(ifaces), std::move(event_fd), link_type, snaplen),
+        handles_(std::move(handles)) {
     for (const auto& h : handles_) pfds_.push_back({h->fd, POLLIN, 0});
     pfds_.push_back({event_fd_.get(), POLLIN, 0});
-  }
-
-  int link_type() const noexcept override { return link_type_; }
-  uint32_t snaplen() const noexcept override { return snaplen_; }
-  const std::optional<core::Error>& error() const noexcept override { return error_; }
-  uint64_t filtered_out() const noexcept override { return 0; }
-  std::string_view name() const noexcept override { return name_; }
-  void set_wait(std::chrono::milliseconds wait) noexcept override { wait_ = std::max(wait.count(), int64_t{0}); }
-  bool finished() const noexcept override { return finished_.load(std::memory_order_acquire); }
-  void interrupt() noexcept override {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = write(event_fd_.get(), &one, sizeof one);
   }
 
   size_t read_batch(std::span<core::RawPacket> out) noexcept override {
@@ -148,30 +132,12 @@ class PcapLiveSource final : public LiveSource {
     return true;  // errors surface from pcap_dispatch
   }
 
-  void fail(std::string message) noexcept {
-    if (finished()) return;
-    try {
-      error_ = core::Error{std::move(message)};
-    } catch (...) {
-      error_ = core::Error{};
-    }
-    finished_.store(true, std::memory_order_release);
-  }
-
-  std::vector<std::string> ifaces_;
   std::vector<std::unique_ptr<Handle>> handles_;
-  core::UniqueFd event_fd_;
   std::vector<pollfd> pfds_;
   std::vector<uint8_t> arena_;
   std::vector<size_t> offsets_;
   std::span<core::RawPacket> batch_;
   size_t n_ = 0;
-  std::string name_;
-  std::optional<core::Error> error_;
-  std::atomic<bool> finished_{false};
-  int link_type_;
-  uint32_t snaplen_;
-  int64_t wait_ = 100;
   size_t rr_ = 0;
   std::atomic<uint64_t> packets_{0};
   std::mutex stats_mu_;
