@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.hpp"
+#include "app/human.hpp"
 #include "control/client.hpp"
 #include "core/time.hpp"
 
@@ -52,19 +53,6 @@ std::optional<Json> call(const ControlOptions& o, Json req, int& status) {
 }
 
 Json request(std::string_view cmd) { return Json{{"v", control::kProtocolVersion}, {"cmd", std::string(cmd)}}; }
-
-std::string human_duration(const Json& seconds) {
-  if (seconds.is_null()) return "never";
-  const double s = seconds.get<double>();
-  return core::format_duration(core::Duration::seconds(static_cast<int64_t>(s + 0.5)));
-}
-
-std::string human_count(double v) {
-  if (v >= 1e9) return fmt::format("{:.1f}G", v / 1e9);
-  if (v >= 1e6) return fmt::format("{:.1f}M", v / 1e6);
-  if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
-  return fmt::format("{:.0f}", v);
-}
 
 }  // namespace
 

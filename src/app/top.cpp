@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.hpp"
+#include "app/human.hpp"
 #include "control/client.hpp"
 #include "core/time.hpp"
 
@@ -45,13 +46,6 @@ class RawTerminal {
   termios saved_{};
   bool active_ = false;
 };
-
-std::string rate(double v) {
-  if (v >= 1e9) return fmt::format("{:.1f}G", v / 1e9);
-  if (v >= 1e6) return fmt::format("{:.1f}M", v / 1e6);
-  if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
-  return fmt::format("{:.0f}", v);
-}
 
 std::string fit(std::string s, size_t w) {
   if (s.size() > w) s = s.substr(0, w > 1 ? w - 1 : 0) + "~";
@@ -87,12 +81,12 @@ std::string render_top(const Json& t, int rows) {
   if (tr.contains("last_interval")) {
     const Json& li = tr["last_interval"];
     const double secs = std::max(li["seconds"].get<double>(), 1e-3);
-    now_rate = fmt::format("{} pps, {}bit/s", rate(li["packets"].get<double>() / secs),
-                           rate(8 * li["bytes"].get<double>() / secs));
+    now_rate = fmt::format("{} pps, {}bit/s", human_count(li["packets"].get<double>() / secs),
+                           human_count(8 * li["bytes"].get<double>() / secs));
   }
   const Json& cap = s["capture"];
   line(fmt::format("traffic  {} (last stats interval); {} packets total; kernel drops {}; anomalies {}", now_rate,
-                   rate(tr["packets"].get<double>()), cap.value("kernel_drops", uint64_t{0}),
+                   human_count(tr["packets"].get<double>()), cap.value("kernel_drops", uint64_t{0}),
                    tr["anomalies"].get<uint64_t>()));
   const Json& e = s["enforcer"];
   line(fmt::format("enforcer {} {}; bans {}; alerts {}; decisions {}", e.value("backend", std::string("?")),
@@ -108,7 +102,7 @@ std::string render_top(const Json& t, int rows) {
     }
     for (size_t i = 0; i < t[key].size() && i < 5; ++i) {
       const Json& x = t[key][i];
-      line(fmt::format("  {:<40} {:>10} {}", x["source"].get<std::string>(), rate(x["per_second"].get<double>()), unit));
+      line(fmt::format("  {:<40} {:>10} {}", x["source"].get<std::string>(), human_count(x["per_second"].get<double>()), unit));
     }
   };
   talkers("PACKETS", "top_by_packets", "pkt/s");
@@ -142,10 +136,7 @@ std::string render_top(const Json& t, int rows) {
   if (!t.contains("bans") || t["bans"].empty()) line("  (none)");
   if (t.contains("bans")) {
     for (const auto& b : t["bans"]) {
-      const std::string left = b["remaining"].is_null()
-                                    ? "never"
-                                    : core::format_duration(core::Duration::seconds(
-                                          static_cast<int64_t>(b["remaining"].get<double>() + 0.5)));
+      const std::string left = human_duration(b["remaining"]);
       line(fmt::format("  {:<40} {:<10} {:>10} {:<16}", fit(b["target"].get<std::string>(), 40),
                        b["scope"].get<std::string>(), left, b["detector"].get<std::string>()));
     }
