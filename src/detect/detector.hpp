@@ -113,6 +113,20 @@ struct DetectorStats {
   }
 };
 
+// The stats of a detector whose state is one state::BoundedTable: its fill and evictions, the
+// findings it made, and `extra_memory` beyond the table (side buffers, shared lists).
+template <typename Table>
+DetectorStats table_stats(const Table& table, uint64_t findings, uint64_t extra_memory = 0) noexcept {
+  DetectorStats st;
+  st.tracked = table.size();
+  st.capacity = table.capacity();
+  st.evictions = table.stats().evictions;
+  st.evictions_with_evidence = table.stats().evictions_protected;
+  st.findings = findings;
+  st.memory_bytes = table.memory_bytes() + extra_memory;
+  return st;
+}
+
 class Detector {
  public:
   virtual ~Detector() = default;

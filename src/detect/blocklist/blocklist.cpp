@@ -90,13 +90,8 @@ class BlocklistDetector final : public Detector {
   void on_tick(Timestamp now, FindingSink&) noexcept override { table_.expire_idle(now - settings_.idle_timeout); }
 
   DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions;  // every record has been reported
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes() + lists_->memory_bytes();
+    DetectorStats st = table_stats(table_, findings_, lists_->memory_bytes());
+    st.evictions_with_evidence = st.evictions;  // every record has been reported
     return st;
   }
 

@@ -84,16 +84,7 @@ class ConnRateDetector final : public Detector {
     table_.expire_idle(now - settings_.interval - Duration{shape_.bucket_ns});
   }
 
-  DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions_protected;
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes();
-    return st;
-  }
+  DetectorStats stats() const noexcept override { return table_stats(table_, findings_); }
 
  private:
   static void note_target(SourceState& s, const IpAddress& target, uint16_t port) noexcept {

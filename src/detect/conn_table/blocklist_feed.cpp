@@ -77,16 +77,7 @@ class BlocklistFeed final : public SnapshotDetector {
     }
   }
 
-  DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions_protected;
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes();
-    return st;
-  }
+  DetectorStats stats() const noexcept override { return table_stats(table_, findings_); }
 
  private:
   static bool unspecified(const IpAddress& a) noexcept {

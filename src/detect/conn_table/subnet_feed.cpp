@@ -98,16 +98,7 @@ class SubnetFeed final : public SnapshotDetector {
     }
   }
 
-  DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions_protected;
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes() + dead_.capacity() * sizeof(Prefix);
-    return st;
-  }
+  DetectorStats stats() const noexcept override { return table_stats(table_, findings_, dead_.capacity() * sizeof(Prefix)); }
 
  private:
   // The snapshot's ESTABLISHED TCP connections, grouped by remote prefix (sorted: deterministic,

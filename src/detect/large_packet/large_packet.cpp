@@ -106,16 +106,7 @@ class LargePacketDetector final : public Detector {
 
   void on_tick(Timestamp now, FindingSink&) noexcept override { table_.expire_idle(now - shape_.window()); }
 
-  DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions_protected;
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes();
-    return st;
-  }
+  DetectorStats stats() const noexcept override { return table_stats(table_, findings_); }
 
  private:
   static void add_port(Sender& s, uint16_t port) noexcept {

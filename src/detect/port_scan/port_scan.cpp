@@ -214,16 +214,7 @@ class PortScan final : public Detector {
 
   void on_tick(Timestamp now, FindingSink&) noexcept override { table_.expire_idle(now - s_.slow_window); }
 
-  DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions_protected;
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes() + sizeof(monitored_bits_);
-    return st;
-  }
+  DetectorStats stats() const noexcept override { return table_stats(table_, findings_, sizeof(monitored_bits_)); }
 
  private:
   uint32_t relative_epoch(Timestamp t, int64_t bucket_ns, int64_t base) const noexcept {

@@ -194,16 +194,7 @@ class SpoofedFlood final : public Detector {
     ack_mask_ = mask == ~uint64_t{0} ? 0 : mask;
   }
 
-  DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions_protected;
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes() + busy_.capacity() * sizeof(Busy) + free_.capacity() * sizeof(uint32_t);
-    return st;
-  }
+  DetectorStats stats() const noexcept override { return table_stats(table_, findings_, busy_.capacity() * sizeof(Busy) + free_.capacity() * sizeof(uint32_t)); }
 
  private:
   uint64_t threshold(uint8_t proto) const noexcept { return proto == kTcp ? s_.threshold : s_.udp_threshold; }

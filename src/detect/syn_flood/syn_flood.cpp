@@ -108,16 +108,7 @@ class SynFloodDetector final : public Detector {
     table_.expire_idle(now - settings_.window - Duration{shape_.bucket_ns});
   }
 
-  DetectorStats stats() const noexcept override {
-    DetectorStats st;
-    st.tracked = table_.size();
-    st.capacity = table_.capacity();
-    st.evictions = table_.stats().evictions;
-    st.evictions_with_evidence = table_.stats().evictions_protected;
-    st.findings = findings_;
-    st.memory_bytes = table_.memory_bytes();
-    return st;
-  }
+  DetectorStats stats() const noexcept override { return table_stats(table_, findings_); }
 
  private:
   void on_syn(const IpAddress& actor, const core::PacketMeta& m, FindingSink& out) noexcept {
