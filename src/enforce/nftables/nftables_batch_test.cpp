@@ -4,6 +4,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 
@@ -98,10 +99,14 @@ TEST_F(NftablesBatchTest, InitIsOneTransactionThenAProbe) {
   std::vector<uint16_t> types;
   for (const auto& m : kernel_->transactions[0]) types.push_back(m.type);
   std::vector<uint16_t> want = {NFT_MSG_NEWTABLE};
-  for (int i = 0; i < 6; ++i) want.push_back(NFT_MSG_NEWSET);
-  want.push_back(NFT_MSG_NEWCHAIN);
+  for (int i = 0; i < 6 + 8; ++i) want.push_back(NFT_MSG_NEWSET);  // bans and rate limits, the trap's
+  want.push_back(NFT_MSG_NEWCHAIN);  // the trap's postrouting
+  want.push_back(NFT_MSG_NEWCHAIN);  // prerouting
   want.push_back(NFT_MSG_DELRULE);  // flush the chain, then add the rules: never doubled
   for (size_t i = 0; i < kRuleCount; ++i) want.push_back(NFT_MSG_NEWRULE);
+  // The trap is off by default: its chain flushed, its sets emptied (exempt, trap, seen, fail per family).
+  want.push_back(NFT_MSG_DELRULE);
+  for (int i = 0; i < 8; ++i) want.push_back(NFT_MSG_DELSETELEM);
   EXPECT_EQ(types, want);
   for (const auto& m : kernel_->transactions[0]) {
     EXPECT_EQ(m.flags & NLM_F_EXCL, 0) << "creation must not fail when the object exists";
@@ -110,6 +115,66 @@ TEST_F(NftablesBatchTest, InitIsOneTransactionThenAProbe) {
   ASSERT_EQ(kernel_->transactions[1].size(), 1u);
   EXPECT_EQ(kernel_->transactions[1][0].type, kMsgDestroySetElem);
   EXPECT_TRUE(enforcer_->uses_destroy());
+}
+
+TEST_F(NftablesBatchTest, ScanTrapAddsItsRulesAndExemptRangesInOneTransaction) {
+  init();
+  ScanTrap trap;
+  trap.enabled = true;
+  trap.closed_ports = 6;
+  trap.exempt = {core::Prefix::parse("198.18.0.0/16").value(), core::Prefix::parse("198.18.5.1/32").value(),
+                 core::Prefix::parse("2001:db8::/32").value()};
+  ASSERT_TRUE(enforcer_->set_scan_trap(trap));
+  ASSERT_EQ(kernel_->transactions.size(), 1u);
+  std::vector<uint16_t> types;
+  for (const auto& m : last()) types.push_back(m.type);
+  const std::vector<uint16_t> want = {NFT_MSG_DELRULE,
+                                      NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+                                      NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE};
+  EXPECT_EQ(types, want);
+  EXPECT_EQ(enforcer_->scan_trap().closed_ports, 6u);
+  // Switched off again: the rules go and nothing stays trapped.
+  kernel_->transactions.clear();
+  trap.enabled = false;
+  ASSERT_TRUE(enforcer_->set_scan_trap(trap));
+  ASSERT_EQ(kernel_->transactions.size(), 1u);
+  EXPECT_EQ(std::count_if(last().begin(), last().end(), [](const SentMessage& m) { return m.type == NFT_MSG_NEWRULE; }), 0);
+  EXPECT_EQ(std::count_if(last().begin(), last().end(), [](const SentMessage& m) { return m.type == NFT_MSG_DELSETELEM; }), 8);
+  trap.closed_ports = 0;
+  EXPECT_FALSE(enforcer_->set_scan_trap(trap));
+}
+
+TEST(MergedIntervalElements, MergesOverlappingAndTouchingPrefixesPerFamily) {
+  auto P = [](const char* s) { return core::Prefix::parse(s).value(); };
+  struct Case {
+    std::vector<core::Prefix> in;
+    core::Family family;
+    std::vector<std::pair<std::string, bool>> want;  // address, interval end
+  };
+  const Case cases[] = {
+      {{}, core::Family::v4, {}},
+      {{P("198.18.0.0/24")}, core::Family::v4, {{"198.18.0.0", false}, {"198.18.1.0", true}}},
+      // nested: the wider one stands alone
+      {{P("198.18.0.1/32"), P("198.18.0.0/16")}, core::Family::v4, {{"198.18.0.0", false}, {"198.19.0.0", true}}},
+      // touching: one range (an interval set refuses a start equal to the previous end)
+      {{P("198.18.1.0/24"), P("198.18.0.0/24")}, core::Family::v4, {{"198.18.0.0", false}, {"198.18.2.0", true}}},
+      // apart: two ranges, sorted
+      {{P("198.19.0.0/24"), P("198.18.0.0/24")},
+       core::Family::v4,
+       {{"198.18.0.0", false}, {"198.18.1.0", true}, {"198.19.0.0", false}, {"198.19.1.0", true}}},
+      // to the top of the space: no end element, and it swallows what follows
+      {{P("255.0.0.0/8"), P("255.255.0.0/16")}, core::Family::v4, {{"255.0.0.0", false}}},
+      // the other family is left out
+      {{P("2001:db8::/32"), P("127.0.0.0/8")}, core::Family::v6, {{"2001:db8::", false}, {"2001:db9::", true}}},
+  };
+  for (const auto& c : cases) {
+    auto got = merged_interval_elements(c.in, c.family);
+    ASSERT_EQ(got.size(), c.want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(address_from_key(got[i].key.data(), got[i].key_len).to_string(), c.want[i].first);
+      EXPECT_EQ(got[i].interval_end, c.want[i].second);
+    }
+  }
 }
 
 TEST_F(NftablesBatchTest, ProbeFailureSelectsDeleteAndRetry) {

@@ -168,7 +168,7 @@ core::Result<void> NftablesEnforcer::run(Transaction tx) {
 
 core::Result<void> NftablesEnforcer::init() {
   Transaction tx = new_transaction();
-  append_init(tx, options_.table);
+  append_init(tx, options_.table, trap_);
   if (auto r = run(std::move(tx)); !r) return r;
   if (options_.delete_mode == DeleteMode::automatic) {
     if (auto r = probe_destroy(); !r) return r;
@@ -470,10 +470,39 @@ core::Result<void> NftablesEnforcer::flush() {
   // at once, and the drop rules are never missing in between.
   Transaction tx = new_transaction();
   append_delete_table(tx, options_.table, NFT_MSG_DELTABLE, true);
-  append_init(tx, options_.table);
+  append_init(tx, options_.table, trap_);
   if (auto r = run(std::move(tx)); !r) return r;
   prefixes_.clear();
   return {};
+}
+
+core::Result<void> NftablesEnforcer::set_scan_trap(ScanTrap trap) {
+  if (trap.closed_ports == 0) return core::make_error("nftables: scan trap: closed_ports must be at least 1");
+  if (initialised_) {
+    Transaction tx = new_transaction();
+    append_trap_rules(tx, options_.table, trap);
+    if (auto r = run(std::move(tx)); !r) return r;
+  }
+  trap_ = std::move(trap);
+  return {};
+}
+
+core::Result<std::vector<core::Ban>> NftablesEnforcer::list_trapped() const {
+  std::vector<core::Ban> out;
+  for (std::string_view set : {kSetTrap4, kSetTrap6}) {
+    auto elements = dump_set(set);
+    if (!elements) return elements.error();
+    for (const auto& e : *elements) {
+      core::IpAddress a = address_from_key(e.key.data(), e.key_len);
+      if (a.empty()) continue;
+      core::Ban b;
+      b.target = core::Prefix(a, a.bit_width());
+      b.remaining = core::Duration::millis(static_cast<int64_t>(e.expires_ms));
+      b.detector = "scan_trap";
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
 }
 
 core::Result<void> NftablesEnforcer::remove() {

@@ -37,6 +37,7 @@
 #include "enforce/enforcer.hpp"
 #include "enforce/nftables/elements.hpp"
 #include "enforce/nftables/netlink.hpp"
+#include "enforce/nftables/scan_trap.hpp"
 
 namespace picket::enforce::nftables {
 
@@ -78,6 +79,13 @@ class NftablesEnforcer final : public Enforcer {
   core::Result<std::vector<RateLimit>> list_rate_limits() const override;
   core::Result<void> flush() override;
   core::Result<void> remove() override;
+
+  // The scan trap (scan_trap.hpp). Takes effect at once when initialised (one transaction
+  // replacing the trap's rules and exempt sets), else at init(); flush() keeps it.
+  core::Result<void> set_scan_trap(ScanTrap trap);
+  const ScanTrap& scan_trap() const noexcept { return trap_; }
+  // Sources the trap holds now, with the time left (Ban::detector "scan_trap").
+  core::Result<std::vector<core::Ban>> list_trapped() const;
 
   const NftablesStats& stats() const noexcept { return stats_; }
   // Which delete messages are in use (known after init()).
@@ -121,6 +129,7 @@ class NftablesEnforcer final : public Enforcer {
   bool use_destroy_ = false;
   bool initialised_ = false;
   Mirror prefixes_;
+  ScanTrap trap_;
   NftablesStats stats_;
   mutable uint32_t seq_;
 };

@@ -468,5 +468,95 @@ TEST_F(NftablesKernelTest, WithoutPrivilegesTheErrorSaysSo) {
   EXPECT_NE(r->find("CAP_NET_ADMIN"), std::string::npos) << *r;
 }
 
+// --- the scan trap (scan_trap.hpp) -----------------------------------------------------------------
+class ScanTrapKernelTest : public NftablesKernelTest {
+ protected:
+  // One connect from `src` to a port nothing listens on: true when the host answered (a RST came
+  // back), false when the SYN was dropped.
+  bool answered(const char* src, uint16_t port) {
+    IpAddress s = ip(src);
+    IpAddress dst = s.is_v4() ? ip("198.18.0.1") : ip("2001:db8::1");
+    auto fd = testing::tcp_connect(net_->peer(), s, dst, port, kBlockedWait);
+    return fd.ok() || fd.error().message == "connect failed";
+  }
+  void trap(uint32_t closed_ports, uint64_t hold_ms, bool enabled = true) {
+    ScanTrap t;
+    t.enabled = enabled;
+    t.closed_ports = closed_ports;
+    t.hold_ms = hold_ms;
+    t.exempt = {pfx("198.18.0.3/32"), pfx("2001:db8::3/128"), pfx("127.0.0.0/8")};
+    auto r = enforcer_->set_scan_trap(t);
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  std::vector<std::string> trapped() {
+    auto r = enforcer_->list_trapped();
+    EXPECT_TRUE(r) << r.error().message;
+    std::vector<std::string> out;
+    if (r) {
+      for (const auto& b : *r) out.push_back(b.target.address().to_string());
+    }
+    return out;
+  }
+};
+
+TEST_F(ScanTrapKernelTest, DropsASourceAtTheFirstClosedPortPastItsBurst) {
+  trap(4, 60'000);
+  for (const char* src : {"198.18.0.2", "2001:db8::2"}) {
+    SCOPED_TRACE(src);
+    for (uint16_t port = 9001; port <= 9004; ++port) EXPECT_TRUE(answered(src, port)) << port;
+    EXPECT_TRUE(reaches(src)) << "four closed ports: at the burst, not past it";
+    EXPECT_TRUE(answered(src, 9005)) << "the reply to the fifth still goes out; it is what trips the trap";
+    EXPECT_TRUE(blocked(src)) << "past the burst: every packet from the source is dropped";
+    EXPECT_FALSE(answered(src, 9006));
+  }
+  EXPECT_EQ(trapped(), (std::vector<std::string>{"198.18.0.2", "2001:db8::2"}));
+  EXPECT_EQ(nft_element_count(kSetTrap4), 1u);
+  EXPECT_TRUE(reaches("198.18.1.2")) << "other sources are not touched";
+  EXPECT_TRUE(enforcer_->list()->empty()) << "the trap holds sources apart from picket's bans";
+}
+
+TEST_F(ScanTrapKernelTest, OnePortRetriedAndExemptSourcesNeverTrip) {
+  trap(4, 60'000);
+  // A client retrying one port that is down: the same (source, port) counts once.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(answered("198.18.1.2", 9100)) << i;
+  EXPECT_TRUE(reaches("198.18.1.2"));
+  // Exempt (allowlisted) sources may hit any number of closed ports.
+  for (uint16_t port = 9001; port <= 9020; ++port) {
+    ASSERT_TRUE(answered("198.18.0.3", port)) << port;
+    ASSERT_TRUE(answered("2001:db8::3", port)) << port;
+  }
+  EXPECT_TRUE(reaches("198.18.0.3"));
+  EXPECT_TRUE(reaches("2001:db8::3"));
+  EXPECT_TRUE(trapped().empty());
+}
+
+TEST_F(ScanTrapKernelTest, ReleasesAfterTheHoldAndWhenSwitchedOff) {
+  trap(2, 1'000);
+  for (uint16_t port = 9001; port <= 9003; ++port) answered("198.18.0.2", port);
+  ASSERT_TRUE(blocked("198.18.0.2"));
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_TRUE(reaches("198.18.0.2")) << "the kernel let the hold expire";
+  // Trapped again (new ports), then the trap is switched off: released at once, rules gone.
+  trap(2, 60'000);
+  for (uint16_t port = 9101; port <= 9103; ++port) answered("198.18.0.3", port);  // exempt: no effect
+  for (uint16_t port = 9101; port <= 9103; ++port) answered("2001:db8::2", port);
+  ASSERT_TRUE(blocked("2001:db8::2"));
+  trap(2, 60'000, false);
+  EXPECT_TRUE(reaches("2001:db8::2"));
+  EXPECT_TRUE(trapped().empty());
+  for (uint16_t port = 9201; port <= 9210; ++port) answered("198.18.1.2", port);
+  EXPECT_TRUE(reaches("198.18.1.2")) << "off: closed ports are not counted";
+}
+
+TEST_F(ScanTrapKernelTest, InitAndFlushKeepTheTrapAsSet) {
+  trap(2, 60'000);
+  ASSERT_TRUE(enforcer_->flush());
+  ASSERT_TRUE(enforcer_->init());
+  EXPECT_EQ(nft_rule_count(), kRuleCount);
+  for (uint16_t port = 9001; port <= 9003; ++port) answered("198.18.0.2", port);
+  EXPECT_TRUE(blocked("198.18.0.2"));
+  EXPECT_TRUE(reaches("198.18.0.3"));
+}
+
 }  // namespace
 }  // namespace picket::enforce::nftables

@@ -14,9 +14,13 @@
 
 #include <memory>
 
+#include "enforce/nftables/rule_builder.hpp"
+#include "enforce/nftables/scan_trap.hpp"
 #include "enforce/nftables/transaction.hpp"
 
 namespace picket::enforce::nftables {
+
+using namespace detail;  // NOLINT: this file builds with them throughout
 
 namespace {
 
@@ -27,32 +31,13 @@ struct RuleFree { void operator()(nftnl_rule* p) const { nftnl_rule_free(p); } }
 struct ObjFree { void operator()(nftnl_obj* p) const { nftnl_obj_free(p); } };
 struct UdataFree { void operator()(nftnl_udata_buf* p) const { nftnl_udata_buf_free(p); } };
 
-// nft's datatype numbers (so `nft list` prints the keys as addresses, protocols and ports).
-constexpr uint32_t kTypeIpv4 = 7;
-constexpr uint32_t kTypeIpv6 = 8;
-constexpr uint32_t kTypeInetProto = 12;
-constexpr uint32_t kTypeInetService = 13;
-constexpr uint32_t concat_type(uint32_t a, uint32_t b, uint32_t c) { return (((a << 6) | b) << 6) | c; }
-
-constexpr uint32_t kReg1 = NFT_REG_1;
-constexpr uint32_t kReg32_00 = 8;  // NFT_REG32_00: concatenations fill consecutive 32-bit registers
-
 const char* kTableComment = "managed by picket; remove with: nft delete table inet picket";
 
 std::string z(std::string_view s) { return std::string(s); }
 
-void put_comment(nftnl_udata_buf* buf, uint8_t type, const char* text) { nftnl_udata_put_strz(buf, type, text); }
+}  // namespace
 
-struct SetSpec {
-  std::string_view name;
-  uint32_t key_type;
-  uint32_t key_len;
-  uint32_t flags;
-  bool limit_map;
-  uint32_t id;
-};
-
-void append_set(Transaction& tx, std::string_view table, const SetSpec& spec) {
+void detail::append_set(Transaction& tx, std::string_view table, const SetSpec& spec) {
   std::unique_ptr<nftnl_set, SetFree> s(nftnl_set_alloc());
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, z(table).c_str());
   nftnl_set_set_str(s.get(), NFTNL_SET_NAME, z(spec.name).c_str());
@@ -61,104 +46,45 @@ void append_set(Transaction& tx, std::string_view table, const SetSpec& spec) {
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, spec.key_len);
   nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, spec.flags);
   nftnl_set_set_u32(s.get(), NFTNL_SET_ID, spec.id);
+  if (spec.size > 0) nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, spec.size);
   if (spec.limit_map) nftnl_set_set_u32(s.get(), NFTNL_SET_OBJ_TYPE, NFT_OBJECT_LIMIT);
   nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_ACK);
   nftnl_set_nlmsg_build_payload(nlh, s.get());
   tx.end_message(nlh, fmt::format("create set {}", spec.name));
 }
 
-// --- rule expressions -----------------------------------------------------------------------------
-class RuleBuilder {
- public:
-  RuleBuilder(std::string_view table, const char* comment) : r_(nftnl_rule_alloc()) {
-    nftnl_rule_set_str(r_.get(), NFTNL_RULE_TABLE, z(table).c_str());
-    nftnl_rule_set_str(r_.get(), NFTNL_RULE_CHAIN, z(kChain).c_str());
-    nftnl_rule_set_u32(r_.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
-    std::unique_ptr<nftnl_udata_buf, UdataFree> ud(nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8));
-    put_comment(ud.get(), NFTNL_UDATA_RULE_COMMENT, comment);
-    nftnl_rule_set_data(r_.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-  }
-  RuleBuilder& meta(uint32_t key, uint32_t dreg) {
-    nftnl_expr* e = add("meta");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-    return *this;
-  }
-  RuleBuilder& cmp_eq(const void* data, uint32_t len) {
-    nftnl_expr* e = add("cmp");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-    return *this;
-  }
-  RuleBuilder& cmp_u8(uint8_t v) { return cmp_eq(&v, 1); }
-  RuleBuilder& payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
-    nftnl_expr* e = add("payload");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-    return *this;
-  }
-  RuleBuilder& mask_u8(uint8_t mask) {
-    uint8_t zero = 0;
-    nftnl_expr* e = add("bitwise");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
-    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
-    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-    return *this;
-  }
-  RuleBuilder& lookup(std::string_view set, uint32_t set_id) {
-    nftnl_expr* e = add("lookup");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, kReg1);
-    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, z(set).c_str());
-    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
-    return *this;
-  }
-  RuleBuilder& limit_map(std::string_view map, uint32_t set_id) {
-    nftnl_expr* e = add("objref");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, kReg32_00);
-    nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, z(map).c_str());
-    nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, set_id);
-    return *this;
-  }
-  RuleBuilder& counter_drop() {
-    add("counter");
-    nftnl_expr* e = add("immediate");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
-    return *this;
-  }
-  void append_to(Transaction& tx, std::string what) {
-    nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK);
-    nftnl_rule_nlmsg_build_payload(nlh, r_.get());
-    tx.end_message(nlh, std::move(what));
-  }
+void detail::append_base_chain(Transaction& tx, std::string_view table, std::string_view chain, uint32_t hook,
+                               int priority) {
+  std::unique_ptr<nftnl_chain, ChainFree> c(nftnl_chain_alloc());
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, z(table).c_str());
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, z(chain).c_str());
+  nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+  nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
+  nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, priority);
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, "filter");
+  nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+  nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK);
+  nftnl_chain_nlmsg_build_payload(nlh, c.get());
+  tx.end_message(nlh, fmt::format("create chain {}", chain));
+}
 
- private:
-  nftnl_expr* add(const char* name) {
-    nftnl_expr* e = nftnl_expr_alloc(name);
-    nftnl_rule_add_expr(r_.get(), e);  // the rule owns it
-    return e;
-  }
-  std::unique_ptr<nftnl_rule, RuleFree> r_;
-};
+void detail::append_flush_chain(Transaction& tx, std::string_view table, std::string_view chain) {
+  std::unique_ptr<nftnl_rule, RuleFree> r(nftnl_rule_alloc());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, z(table).c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, z(chain).c_str());
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+  nlmsghdr* nlh = tx.begin_message(NFT_MSG_DELRULE, NLM_F_ACK);
+  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  tx.end_message(nlh, fmt::format("flush chain {}", chain));
+}
 
-constexpr uint8_t kNfprotoV4 = NFPROTO_IPV4;
-constexpr uint8_t kNfprotoV6 = NFPROTO_IPV6;
-constexpr uint32_t kSetIdBase = 0x7069636b;  // "pick"
-
-}  // namespace
-
-void append_init(Transaction& tx, std::string_view table) {
+void append_init(Transaction& tx, std::string_view table, const ScanTrap& trap) {
   {
     std::unique_ptr<nftnl_table, TableFree> t(nftnl_table_alloc());
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, z(table).c_str());
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
     std::unique_ptr<nftnl_udata_buf, UdataFree> ud(nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8));
-    put_comment(ud.get(), NFTNL_UDATA_TABLE_COMMENT, kTableComment);
+    nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_TABLE_COMMENT, kTableComment);
     nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
     nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
     nftnl_table_nlmsg_build_payload(nlh, t.get());
@@ -175,44 +101,26 @@ void append_init(Transaction& tx, std::string_view table) {
        NFT_SET_TIMEOUT | NFT_SET_OBJECT, true, kSetIdBase + 5},
   };
   for (const auto& s : sets) append_set(tx, table, s);
-  {
-    std::unique_ptr<nftnl_chain, ChainFree> c(nftnl_chain_alloc());
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, z(table).c_str());
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, z(kChain).c_str());
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
-    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, kChainPriority);
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, "filter");
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
-    nlmsghdr* nlh = tx.begin_message(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK);
-    nftnl_chain_nlmsg_build_payload(nlh, c.get());
-    tx.end_message(nlh, fmt::format("create chain {}", kChain));
-  }
-  {
-    // Replace the chain's rules in the same transaction: never doubled, never a gap.
-    std::unique_ptr<nftnl_rule, RuleFree> r(nftnl_rule_alloc());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, z(table).c_str());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, z(kChain).c_str());
-    nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
-    nlmsghdr* nlh = tx.begin_message(NFT_MSG_DELRULE, NLM_F_ACK);
-    nftnl_rule_nlmsg_build_payload(nlh, r.get());
-    tx.end_message(nlh, fmt::format("flush chain {}", kChain));
-  }
+  append_trap_objects(tx, table);
+  append_base_chain(tx, table, kChain, NF_INET_PRE_ROUTING, kChainPriority);
+  // Replace the chain's rules in the same transaction: never doubled, never a gap.
+  append_flush_chain(tx, table, kChain);
   const uint8_t tcp = IPPROTO_TCP;
   const uint8_t udp = IPPROTO_UDP;
   // ip saddr @ban4 / @ban_net4, ip6 saddr @ban6 / @ban_net6: source address at offset 12 (v4) or 8 (v6).
-  RuleBuilder(table, "picket: banned IPv4 addresses").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV4)
+  RuleBuilder(table, kChain, "picket: banned IPv4 addresses").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV4)
       .payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, kReg1).lookup(kSetBan4, kSetIdBase + 0).counter_drop()
       .append_to(tx, "add rule ip saddr @ban4 drop");
-  RuleBuilder(table, "picket: banned IPv4 prefixes").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV4)
+  RuleBuilder(table, kChain, "picket: banned IPv4 prefixes").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV4)
       .payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, kReg1).lookup(kSetBanNet4, kSetIdBase + 2).counter_drop()
       .append_to(tx, "add rule ip saddr @ban_net4 drop");
-  RuleBuilder(table, "picket: banned IPv6 addresses").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV6)
+  RuleBuilder(table, kChain, "picket: banned IPv6 addresses").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV6)
       .payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, kReg1).lookup(kSetBan6, kSetIdBase + 1).counter_drop()
       .append_to(tx, "add rule ip6 saddr @ban6 drop");
-  RuleBuilder(table, "picket: banned IPv6 prefixes").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV6)
+  RuleBuilder(table, kChain, "picket: banned IPv6 prefixes").meta(NFT_META_NFPROTO, kReg1).cmp_u8(kNfprotoV6)
       .payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, kReg1).lookup(kSetBanNet6, kSetIdBase + 3).counter_drop()
       .append_to(tx, "add rule ip6 saddr @ban_net6 drop");
+  append_trap_drop_rules(tx, table, kChain);
   // Rate limits: key daddr . l4proto . dport; TCP counts only SYN without ACK (new connections).
   struct RateRule {
     uint8_t nfproto, proto;
@@ -228,7 +136,7 @@ void append_init(Transaction& tx, std::string_view table) {
       {kNfprotoV6, udp, 24, 16, kMapRate6, kSetIdBase + 5, "picket: rate limits, IPv6 UDP"},
   };
   for (const auto& rr : rate_rules) {
-    RuleBuilder b(table, rr.comment);
+    RuleBuilder b(table, kChain, rr.comment);
     b.meta(NFT_META_NFPROTO, kReg1).cmp_u8(rr.nfproto).meta(NFT_META_L4PROTO, kReg1).cmp_u8(rr.proto);
     // tcp flags & (fin|syn|rst|ack) == syn
     if (rr.proto == tcp) b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, kReg1).mask_u8(0x17).cmp_u8(0x02);
@@ -240,6 +148,7 @@ void append_init(Transaction& tx, std::string_view table) {
         .counter_drop()
         .append_to(tx, fmt::format("add rule {}", rr.comment));
   }
+  append_trap_rules(tx, table, trap);
 }
 
 void append_delete_table(Transaction& tx, std::string_view table, uint16_t type, bool may_be_absent) {

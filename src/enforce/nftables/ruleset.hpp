@@ -8,6 +8,7 @@
 //     map ratelimit4 { type ipv4_addr . inet_proto . inet_service : limit; flags timeout; }
 //     map ratelimit6 { type ipv6_addr . inet_proto . inet_service : limit; flags timeout; }
 //     chain prerouting { type filter hook prerouting priority raw; policy accept; ...drop rules... }
+//     ...and the scan trap's sets and its postrouting chain (scan_trap.hpp)
 //   }
 //
 // docs/enforcement.md shows the full `nft list table inet picket` output.
@@ -24,6 +25,7 @@ struct nlmsghdr;
 namespace picket::enforce::nftables {
 
 class Transaction;
+struct ScanTrap;
 
 inline constexpr std::string_view kSetBan4 = "ban4";
 inline constexpr std::string_view kSetBan6 = "ban6";
@@ -37,12 +39,12 @@ inline constexpr std::string_view kChain = "prerouting";
 inline constexpr int kChainPriority = -300;
 // Packets a rate limit lets through at once above the rate (nft's default burst).
 inline constexpr uint32_t kRateBurst = 5;
-// Rules in the chain (init() flushes and re-adds them, so they are never doubled).
-inline constexpr size_t kRuleCount = 8;
+// Rules in the prerouting chain (init() flushes and re-adds them, so they are never doubled).
+inline constexpr size_t kRuleCount = 10;
 
-// Table, sets, maps and chain (created if missing, kept if present), then the chain's rules
-// replaced by picket's (flush + add), all in `tx`.
-void append_init(Transaction& tx, std::string_view table);
+// Table, sets, maps and chains (created if missing, kept if present), then the chains' rules
+// replaced by picket's (flush + add), and the scan trap set up as `trap` says, all in `tx`.
+void append_init(Transaction& tx, std::string_view table, const ScanTrap& trap);
 void append_delete_table(Transaction& tx, std::string_view table, uint16_t type, bool may_be_absent);
 
 // A limit object ("rate over N/second burst 5 packets") for a rate-limit map element.
