@@ -4,9 +4,10 @@
 #   1. SYN flood (hping3 -S -i u100, one source): first SYN seen by the victim's kernel
 #      (tcpdump's kernel timestamp) -> ban element added to picket's set (`nft monitor`, read as it
 #      happens). Target: under 1 s. Three floods, from three addresses.
-#   2. nmap -sS -T4 (top 1000 ports): SYN probes that got past picket's drop rule, counted by a rule
-#      of this script's own table hooked right after picket's (priority raw + 10). Target: 10 or
-#      fewer. At the normal profile (port_threshold 12) and, for comparison, paranoid (5).
+#   2. nmap -sS -T4 (top 1000 ports): SYN probes that got past picket's drop rules (its bans and the
+#      kernel scan trap, docs/enforcement.md), counted by a rule of this script's own table hooked
+#      right after picket's (priority raw + 10). Target: 10 or fewer. At the normal profile
+#      (port_threshold 12) and, for comparison, paranoid (5).
 # Usage: reaction_bench.sh [BUILD_DIR]      (needs root, hping3, nmap, tcpdump, python3)
 set -uo pipefail
 build=${1:-build}
@@ -116,7 +117,7 @@ passed() {
   out=$(ip netns exec "$ns_v" nft list chain inet pkl_bench prerouting 2>/dev/null)
   grep -o 'counter packets [0-9]*' <<<"$out" | awk '{print $3}'
 }
-echo "== live reaction: nmap -sS -T4 (1000 ports) on a veth: SYN probes that reached the victim before the ban (target <= 10)"
+echo "== live reaction: nmap -sS -T4 (1000 ports) on a veth: SYN probes that reached the victim before it was cut off (scan trap or ban; target <= 10)"
 scan_src=198.18.0.23
 for variant in "normal" "normal engine.tick=10ms" "paranoid" "paranoid engine.tick=10ms"; do
   rm -f "$tmp/picket.db"* "$tmp/events.jsonl"

@@ -116,7 +116,17 @@ int cmd_status(const ControlOptions& o) {
     for (const auto& [k, n] : b["by_family_scope"].items()) parts += fmt::format(" {}={}", k, n.get<uint64_t>());
     if (!parts.empty()) fmt::print(" ({} )", parts.substr(1));
   }
+  if (b.contains("trapped")) fmt::print("; {} held by the scan trap", b["trapped"].get<uint64_t>());
   fmt::print("\n");
+  if (e.contains("scan_trap")) {
+    const Json& trap = e["scan_trap"];
+    if (trap.value("enabled", false)) {
+      fmt::print("scan trap on: past {} closed ports in a burst, the kernel drops a source for {}\n",
+                 trap["closed_ports"].get<uint64_t>(), human_duration(trap["hold"]));
+    } else {
+      fmt::print("scan trap off\n");
+    }
+  }
   if (s.contains("detectors")) {
     fmt::print("detectors (tracked/capacity, evictions):\n");
     for (const auto& [name, d] : s["detectors"].items()) {

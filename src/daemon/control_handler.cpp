@@ -95,6 +95,11 @@ Json Daemon::Impl::status(Timestamp now) {
     enf["conntrack_entries_removed"] = bundle.cleanup->stats().entries_removed;
     enf["conntrack_failures"] = bundle.cleanup->stats().failures;
   }
+  if (bundle.nftables != nullptr) {
+    const auto& trap = bundle.nftables->scan_trap();
+    enf["scan_trap"] = {{"enabled", trap.enabled}, {"closed_ports", trap.closed_ports},
+                        {"hold", static_cast<double>(trap.hold_ms) / 1000.0}};
+  }
   s["enforcer"] = std::move(enf);
 
   // Counting the store's rows is not free with 100,000 bans, and metrics ask every second: the
@@ -117,6 +122,9 @@ Json Daemon::Impl::status(Timestamp now) {
         for (const auto& [k, n] : by) b[k] = n;
         bans_summary["by_family_scope"] = std::move(b);
       }
+    }
+    if (bundle.nftables != nullptr && enforcer_ready && bundle.nftables->scan_trap().enabled) {
+      if (auto trapped = bundle.nftables->list_trapped()) bans_summary["trapped"] = trapped->size();
     }
     bans_summary_at = now;
   }
@@ -164,6 +172,7 @@ core::Result<Json> Daemon::Impl::bans(Timestamp now) {
       b["applied"] = sd.applied;
       list.push_back(std::move(b));
     }
+    append_trapped(list);
     return Json{{"source", "store"}, {"bans", std::move(list)}};
   }
   // No store (dry-run backend or store.enabled: false): what the backend holds.
@@ -181,7 +190,29 @@ core::Result<Json> Daemon::Impl::bans(Timestamp now) {
     else b["remaining"] = nullptr;
     list.push_back(std::move(b));
   }
+  append_trapped(list);
   return Json{{"source", std::string(bundle.enforcer->name())}, {"bans", std::move(list)}};
+}
+
+// Sources the kernel's scan trap holds (enforcement.md): not decisions of picket's, so not in the
+// store, but dropped all the same — an operator asking "why is X cut off" must see them.
+void Daemon::Impl::append_trapped(Json& list) const {
+  if (bundle.nftables == nullptr || !enforcer_ready || !bundle.nftables->scan_trap().enabled) return;
+  auto trapped = bundle.nftables->list_trapped();
+  if (!trapped) return;
+  for (const auto& t : *trapped) {
+    Json b = Json::object();
+    b["target"] = target_text(t.target);
+    b["action"] = "block";
+    b["scope"] = "trap";
+    b["detector"] = "scan_trap";
+    b["reason"] = fmt::format("more than {} closed TCP ports in a burst (kernel scan trap)",
+                              bundle.nftables->scan_trap().closed_ports);
+    b["offence"] = 1;
+    b["remaining"] = t.remaining.to_seconds();
+    b["applied"] = true;
+    list.push_back(std::move(b));
+  }
 }
 
 core::Result<Json> Daemon::Impl::manual_ban(const Json& req, Timestamp now) {

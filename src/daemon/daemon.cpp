@@ -215,6 +215,35 @@ void Daemon::Impl::build_pipeline(Timestamp now) {
   if (es.home_net.empty()) es.home_net = policy::local_addresses();  // inbound vs outbound
   engine = std::make_unique<engine::Engine>(cfg(), es, link_type, sinks);
   engine->set_responder(responder.get());
+  configure_scan_trap(now);
+}
+
+void Daemon::Impl::configure_scan_trap(Timestamp now) {
+  if (bundle.nftables == nullptr) return;
+  enforce::nftables::ScanTrap t;
+  // The trap acts ahead of policy, so only where policy would ban a port scanner itself.
+  const auto& ps = policy->settings();
+  auto it = ps.detectors.find("port_scan");
+  const bool scanners_banned = it != ps.detectors.end() && it->second.action == policy::Action::block;
+  t.enabled = settings.scan_trap && !ps.dry_run && scanners_banned;
+  t.closed_ports = settings.scan_trap_closed_ports;
+  t.hold_ms = static_cast<uint64_t>(settings.scan_trap_hold.ns / 1'000'000);
+  t.exempt = ps.allowlist;  // home_net, policy.allowlist, this host's addresses and gateways
+  const bool was = bundle.nftables->scan_trap().enabled;
+  if (auto r = bundle.nftables->set_scan_trap(std::move(t)); !r) {
+    emit(daemon_event(now, "enforcer", "scan_trap_failed", Json{{"error", r.error().message}}));
+    log("warning: scan trap: " + r.error().message);
+    return;
+  }
+  const bool on = bundle.nftables->scan_trap().enabled;
+  if (on) {
+    log(fmt::format("scan trap: on (a source past {} closed ports in a burst is dropped by the kernel for {})",
+                    settings.scan_trap_closed_ports, core::format_duration(settings.scan_trap_hold)));
+  } else if (was || settings.scan_trap) {
+    log(std::string("scan trap: off (") +
+        (!settings.scan_trap ? "enforce.scan_trap.enabled: false"
+                             : ps.dry_run ? "IDS mode" : "policy does not block port_scan") + ")");
+  }
 }
 
 void Daemon::Impl::try_init_enforcer(Timestamp now) {
@@ -343,6 +372,9 @@ core::Result<void> Daemon::Impl::do_reload(Timestamp now) {
   std::vector<core::Decision> carried = responder->take_pending();
   cfg_storage = std::move(*res.config);
   settings.on_exit = fresh.on_exit;
+  settings.scan_trap = fresh.scan_trap;
+  settings.scan_trap_closed_ports = fresh.scan_trap_closed_ports;
+  settings.scan_trap_hold = fresh.scan_trap_hold;
   settings.flush_interval = fresh.flush_interval;
   settings.store_maintenance = fresh.store_maintenance;
   build_pipeline(now);
@@ -368,6 +400,12 @@ void Daemon::Impl::shutdown() {
   if (settings.on_exit == OnExit::remove && enforcer_ready && !policy->settings().dry_run) {
     if (auto r = bundle.enforcer->remove(); !r) log("warning: on exit: " + r.error().message);
     else log(fmt::format("removed picket's {} objects (enforce.on_exit: remove)", bundle.enforcer->name()));
+  } else if (bundle.nftables != nullptr && enforcer_ready && bundle.nftables->scan_trap().enabled) {
+    // Bans kept in the kernel expire by themselves; a trap left armed would go on trapping
+    // with no picket to confirm or release anything.
+    enforce::nftables::ScanTrap off = bundle.nftables->scan_trap();
+    off.enabled = false;
+    if (auto r = bundle.nftables->set_scan_trap(std::move(off)); !r) log("warning: on exit: scan trap: " + r.error().message);
   }
   sinks.flush();
   // Alerts still queued go out now (bounded by the sink's deadline), before the sinks go away.

@@ -122,6 +122,8 @@ struct Daemon::Impl {
   core::Result<void> open_conn_table();
   void build_pipeline(core::Timestamp now);
   void try_init_enforcer(core::Timestamp now);
+  // Arms (or disarms) the nftables scan trap as enforce.scan_trap and policy say.
+  void configure_scan_trap(core::Timestamp now);
   core::Result<void> open_capture();
   void maintenance(core::Timestamp now);
   void take_snapshot(core::Timestamp now);
@@ -131,6 +133,7 @@ struct Daemon::Impl {
   // control_handler.cpp
   core::Result<Json> handle(const Json& request);
   Json status(core::Timestamp now);
+  void append_trapped(Json& list) const;
   core::Result<Json> bans(core::Timestamp now);
   core::Result<Json> manual_ban(const Json& request, core::Timestamp now);
   core::Result<Json> manual_unban(const Json& request, core::Timestamp now);

@@ -13,6 +13,7 @@ core::Result<EnforcerBundle> make_enforcer(const DaemonSettings& s, const config
     case Backend::nftables: {
       auto e = enforce::nftables::NftablesEnforcer::open();
       if (!e) return e.error();
+      out.nftables = e.value().get();
       out.enforcer = std::move(e.value());
       break;
     }

@@ -11,6 +11,7 @@
 #include "enforce/conntrack/cleanup_enforcer.hpp"
 #include "enforce/enforcer.hpp"
 #include "enforce/exec/exec_enforcer.hpp"
+#include "enforce/nftables/nftables_enforcer.hpp"
 
 namespace picket::daemon {
 
@@ -18,6 +19,7 @@ struct EnforcerBundle {
   std::unique_ptr<enforce::Enforcer> enforcer;
   enforce::conntrack::ConntrackCleanupEnforcer* cleanup = nullptr;  // inside `enforcer`, when wrapped
   enforce::exec::ExecEnforcer* exec = nullptr;  // the exec backend, whose expiry runs on a timer
+  enforce::nftables::NftablesEnforcer* nftables = nullptr;  // the nftables backend (its scan trap)
   std::string warning;  // e.g. conntrack could not be opened: bans still work, flows are not cut
 };
 

@@ -40,6 +40,15 @@ void declare_config(config::Schema& schema) {
             "seed 000: aggressive cleanup");
   enforce::ipset::declare_config(schema);
   enforce::exec::declare_config(schema);
+  config::SchemaSection t(schema, "enforce.scan_trap");
+  t.boolean("enabled", true,
+            "nftables, IPS mode, port_scan set to block: the kernel itself drops a source the moment it hits more than "
+            "closed_ports distinct closed TCP ports in a burst (counted from this host's resets), for `hold`, while "
+            "picket's own detection decides the ban. Allowlisted addresses are never trapped");
+  t.integer("closed_ports", 6, 2, 1000,
+            "Distinct closed TCP ports a source may hit in a burst (then one more per second) before the trap drops it");
+  t.duration("hold", Duration::seconds(60), Duration::seconds(1), Duration::seconds(3600),
+             "How long the kernel drops a trapped source (picket's own ban, when it comes, lasts as policy says)");
 
   config::SchemaSection dm(schema, "daemon");
   dm.boolean("drop_capabilities", true,
@@ -85,6 +94,9 @@ DaemonSettings DaemonSettings::from_config(const config::Config& cfg) {
   d.backend = b == "ipset" ? Backend::ipset : b == "exec" ? Backend::exec : b == "dry-run" ? Backend::dry_run : Backend::nftables;
   d.on_exit = cfg.string("enforce.on_exit") == "keep" ? OnExit::keep : OnExit::remove;
   d.conntrack_cleanup = cfg.boolean("enforce.conntrack_cleanup");
+  d.scan_trap = cfg.boolean("enforce.scan_trap.enabled");
+  d.scan_trap_closed_ports = static_cast<uint32_t>(cfg.integer("enforce.scan_trap.closed_ports"));
+  d.scan_trap_hold = cfg.duration("enforce.scan_trap.hold");
   d.drop_capabilities = cfg.boolean("daemon.drop_capabilities");
   d.control_enabled = cfg.boolean("control.enabled");
   d.control_socket = cfg.string("control.socket");

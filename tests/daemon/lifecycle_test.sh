@@ -4,7 +4,8 @@
 #   - an nmap SYN scan from the attacker is detected and banned in nftables;
 #   - kill -9 keeps the kernel's bans; a restart after the table was lost (a reboot) re-applies
 #     them from the store with their remaining time; stray elements are removed;
-#   - SIGTERM removes the table (on_exit: remove) or keeps it (keep), exit status 0;
+#   - SIGTERM removes the table (on_exit: remove) or keeps it (keep, with the scan trap disarmed),
+#     exit status 0; the scan trap is armed at start and follows enforce.scan_trap on SIGHUP;
 #   - SIGHUP with a broken config keeps the daemon running and says why;
 #   - without CAP_NET_ADMIN (nftables refuses) detection goes on and the failure is an event;
 #   - start-up errors are one line with a non-zero exit.
@@ -98,6 +99,12 @@ scan() {  # a bounded SYN scan of 200 ports from the attacker
 # (Output is captured before grep: with pipefail, grep -q closing the pipe early would fail the writer.)
 banned() { local out; out=$(ip netns exec "$ns_a" nft list set inet picket ban4 2>/dev/null); grep -qF "$1 " <<<"$out"; }
 table_exists() { ip netns exec "$ns_a" nft list table inet picket >/dev/null 2>&1; }
+# trap_rules: rules in the scan trap's postrouting chain (4 when armed, 0 when not).
+trap_rules() {
+  local out; out=$(ip netns exec "$ns_a" nft list chain inet picket postrouting 2>/dev/null)
+  grep -c "picket scan trap" <<<"$out"
+}
+trap_rules_are() { test "$(trap_rules)" -eq "$1"; }
 decision_for() { grep '"event_type":"decision"' "$tmp/events.jsonl" 2>/dev/null | grep -c "\"target\":\"$1\"" >/dev/null; }
 
 # --- 1. detect and ban (with a stand-in for systemd's notify socket)
@@ -138,6 +145,8 @@ ctl() { "$picket" "$@" --socket "$tmp/ctl/picket.sock"; }
 check "socket mode 0660" test "$(stat -c %a "$tmp/ctl/picket.sock")" = 660
 ctl status >"$tmp/status.txt" 2>&1
 check "picket status: healthy" grep -q "healthy" "$tmp/status.txt"
+check "picket status: scan trap on" grep -q "^scan trap on: past 6 closed ports" "$tmp/status.txt"
+check "  ... its four counting rules are in the kernel ($(trap_rules))" test "$(trap_rules)" -eq 4
 ctl status --json >"$tmp/status.json"
 check "picket status --json: capture counts packets" python3 -c "import json,sys; s=json.load(open('$tmp/status.json')); sys.exit(0 if s['capture']['packets'] > 0 and s['enforcer']['ready'] else 1)"
 ctl bans >"$tmp/bans.txt"
@@ -236,9 +245,15 @@ echo "detect: { port_scan: { nonsense_key: 1 } }" >>"$tmp/picket.yaml"
 kill -HUP "$pid"
 check "broken reload rejected" wait_for 5 grep -q "running configuration stays" "$tmp/err"
 check "still running after broken reload" kill -0 "$pid"
+sed '/^  on_exit:/a\  scan_trap: { enabled: false }' "$tmp/good.yaml" >"$tmp/picket.yaml"
+kill -HUP "$pid"
+check "reload with enforce.scan_trap.enabled: false disarms the trap" wait_for 5 trap_rules_are 0
+check "  ... and says so" grep -q "scan trap: off (enforce.scan_trap.enabled: false)" "$tmp/err"
+: >"$tmp/err"
 cp "$tmp/good.yaml" "$tmp/picket.yaml"
 kill -HUP "$pid"
 check "good reload" wait_for 5 grep -q "reloaded" "$tmp/err"
+check "  ... re-arms the trap" wait_for 5 trap_rules_are 4
 # Log rotation: the file is renamed, SIGHUP reopens the path, new events land in the new file.
 mv "$tmp/events.jsonl" "$tmp/events.rotated"
 kill -HUP "$pid"
@@ -255,6 +270,7 @@ check "starts (keep)" start
 check "ban re-applied (keep)" wait_for 5 banned 198.18.0.2
 check "SIGINT exits 0" stop INT
 check "on_exit keep: ban still in the kernel" banned 198.18.0.2
+check "on_exit keep: the scan trap is disarmed (nothing would release what it caught)" test "$(trap_rules)" -eq 0
 ip netns exec "$ns_a" nft delete table inet picket
 
 # --- 6. nftables refuses (no CAP_NET_ADMIN): detection goes on, the failure is reported

@@ -7,7 +7,9 @@
 #      (20 here): a process_conn alert naming its PID;
 #   3. nmap -sS -sF -sN -sX -sA -sM -sU (IPv4) and -sS (IPv6), each from its own address, at
 #      once: port_scan with the right scan_type, the scanner banned in nftables, a later connect
-#      from it times out and the drop rule's counter moves;
+#      from it times out and the drop rule's counter moves; the kernel's scan trap held the
+#      scanners answered with closed-port resets (SYN, FIN, NULL, Xmas) and let at most 10 of
+#      the -sS scanner's SYNs through;
 #   4. hping3 SYN flood from one source: syn_flood, banned, dropped;
 #   5. hping3 --rand-source SYN flood: spoofed_flood, a rate_limit for the victim's port in the
 #      kernel, no per-source block;
@@ -144,6 +146,16 @@ echo "== 3. nmap scans, each type from its own address (at once)"
 flags=(-sS -sF -sN -sX -sA -sM -sU)
 types=(syn fin null xmas ack maimon udp)
 mark=$(event_count)
+# Counts the -sS scanner's SYNs that got past picket's prerouting chain (a rule of this test's own,
+# right after it): what the victim's stack saw of the scan.
+ip netns exec "$ns_v" nft -f - <<'NFT'
+table inet pkl_probes {
+  chain prerouting {
+    type filter hook prerouting priority raw + 10; policy accept;
+    ip saddr 198.18.0.11 tcp flags & (syn | ack) == syn counter comment "probes past picket"
+  }
+}
+NFT
 scan_pids=()
 for i in "${!flags[@]}"; do
   src=198.18.0.$((11 + i))
@@ -177,6 +189,22 @@ check "  ... while an unbanned attacker address connects" \
   test "$(connect_result "$ns_a" "$victim" 7007 198.18.0.25)" = connected
 check "later connect from the IPv6 scanner times out" \
   test "$(connect_result "$ns_a" "$victim6" 7007 2001:db8::18)" = timeout
+# The scan trap (enforcement.md): the kernel cut the scanners whose probes draw RST|ACK seq 0
+# (SYN, FIN, NULL, Xmas) at the first closed port past closed_ports (6), ahead of picket's ban.
+probes_out=$(ip netns exec "$ns_v" nft list table inet pkl_probes 2>/dev/null)
+probes=$(grep -o 'counter packets [0-9]*' <<<"$probes_out" | awk '{print $3}')
+check "scan trap: the -sS scanner got at most 10 SYNs past picket (got ${probes:-?} of 100)" \
+  test "${probes:-999}" -le 10
+check "  ... it is in trap4" in_set trap4 "198.18.0.11 "
+check "  ... the -6 -sS scanner is in trap6" in_set trap6 "2001:db8::18 "
+check "  ... so are the -sF, -sN and -sX scanners" \
+  eval 'in_set trap4 "198.18.0.12 " && in_set trap4 "198.18.0.13 " && in_set trap4 "198.18.0.14 "'
+check "  ... not the -sA and -sM scanners (their resets carry the probe's ack; picket's ban got them)" \
+  eval 'not in_set trap4 "198.18.0.15 " && not in_set trap4 "198.18.0.16 "'
+bans_out=$("$picket" bans --json --socket "$tmp/ctl/picket.sock" 2>&1)
+check "  ... picket bans lists the -sS scanner as held by scan_trap" \
+  jq -e 'any(.[]; .target=="198.18.0.11" and .detector=="scan_trap" and .scope=="trap")' <<<"$bans_out"
+check "  ... the web client is in no trap" not in_set trap4 "198.18.1.2 "
 check "picket still running after the scans" running
 # The victim's own outbound connections (phase 2, to the client's port 9000) must not make the
 # peer that answered them a scanner of the victim's ephemeral ports.
