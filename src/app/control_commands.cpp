@@ -116,13 +116,14 @@ int cmd_status(const ControlOptions& o) {
     for (const auto& [k, n] : b["by_family_scope"].items()) parts += fmt::format(" {}={}", k, n.get<uint64_t>());
     if (!parts.empty()) fmt::print(" ({} )", parts.substr(1));
   }
-  if (b.contains("trapped")) fmt::print("; {} held by the scan trap", b["trapped"].get<uint64_t>());
   fmt::print("\n");
   if (e.contains("scan_trap")) {
     const Json& trap = e["scan_trap"];
     if (trap.value("enabled", false)) {
-      fmt::print("scan trap on: past {} closed ports in a burst, the kernel drops a source for {}\n",
-                 trap["closed_ports"].get<uint64_t>(), human_duration(trap["hold"]));
+      fmt::print("scan trap on: past {} closed ports in a burst, the kernel drops a source for {}; {} held now, "
+                 "{} trapped since start\n",
+                 trap["closed_ports"].get<uint64_t>(), human_duration(trap["hold"]), trap.value("held", 0),
+                 trap.value("trapped_total", 0));
     } else {
       fmt::print("scan trap off\n");
     }

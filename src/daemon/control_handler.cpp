@@ -98,7 +98,8 @@ Json Daemon::Impl::status(Timestamp now) {
   if (bundle.nftables != nullptr) {
     const auto& trap = bundle.nftables->scan_trap();
     enf["scan_trap"] = {{"enabled", trap.enabled}, {"closed_ports", trap.closed_ports},
-                        {"hold", static_cast<double>(trap.hold_ms) / 1000.0}};
+                        {"hold", static_cast<double>(trap.hold_ms) / 1000.0},
+                        {"held", trap_known.size()}, {"trapped_total", trapped_total}};
   }
   s["enforcer"] = std::move(enf);
 
@@ -122,9 +123,6 @@ Json Daemon::Impl::status(Timestamp now) {
         for (const auto& [k, n] : by) b[k] = n;
         bans_summary["by_family_scope"] = std::move(b);
       }
-    }
-    if (bundle.nftables != nullptr && enforcer_ready && bundle.nftables->scan_trap().enabled) {
-      if (auto trapped = bundle.nftables->list_trapped()) bans_summary["trapped"] = trapped->size();
     }
     bans_summary_at = now;
   }

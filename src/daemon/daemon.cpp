@@ -30,6 +30,8 @@ namespace {
 
 constexpr auto kReadWait = std::chrono::milliseconds(100);
 constexpr Duration kDropCheck = Duration::seconds(10);
+constexpr Duration kTrapPoll = Duration::seconds(1);
+constexpr size_t kTrapEventsPerPoll = 100;
 constexpr Duration kMaxInitBackoff = Duration::seconds(60);
 
 // Every interface that is up, except loopback, in this network namespace.
@@ -325,6 +327,7 @@ void Daemon::Impl::maintenance(Timestamp now) {
     (void)store->forgive(now - policy->settings().forgive_after);
     next_maintenance = now + settings.store_maintenance;
   }
+  poll_scan_trap(now);
   if (source && now >= next_drop_check) {
     const auto st = source->stats();
     if (st.kernel_drops > drops_reported) {
@@ -335,6 +338,39 @@ void Daemon::Impl::maintenance(Timestamp now) {
     }
     next_drop_check = now + kDropCheck;
   }
+}
+
+void Daemon::Impl::poll_scan_trap(Timestamp now) {
+  if (bundle.nftables == nullptr || !enforcer_ready || now < next_trap_poll) return;
+  next_trap_poll = now + kTrapPoll;
+  if (!bundle.nftables->scan_trap().enabled) {
+    trap_known.clear();
+    return;
+  }
+  auto held = bundle.nftables->list_trapped();
+  if (!held) return;  // a failing backend shows in apply() and status already
+  std::unordered_set<core::IpAddress, core::IpAddressHash> now_held;
+  size_t reported = 0, unreported = 0;
+  for (const auto& b : *held) {
+    const core::IpAddress& a = b.target.address();
+    now_held.insert(a);
+    if (trap_known.count(a) != 0) continue;
+    ++trapped_total;
+    // Bounded under attack: a botnet tripping the trap all at once gives one summary line.
+    if (reported == kTrapEventsPerPoll) {
+      ++unreported;
+      continue;
+    }
+    ++reported;
+    emit(daemon_event(now, "scan_trap", "trapped",
+                      Json{{"src_ip", a.to_string()},
+                           {"closed_ports", bundle.nftables->scan_trap().closed_ports},
+                           {"hold_remaining", b.remaining.to_seconds()}}));
+  }
+  if (unreported > 0) {
+    emit(daemon_event(now, "scan_trap", "trapped_more", Json{{"sources", unreported}}));
+  }
+  trap_known = std::move(now_held);
 }
 
 core::Result<void> Daemon::Impl::do_reload(Timestamp now) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "alert/alert_sink.hpp"
@@ -102,7 +103,10 @@ struct Daemon::Impl {
   std::atomic<bool> stop{false};
   std::atomic<bool> reload{false};
 
-  core::Timestamp next_flush, next_maintenance, next_drop_check, next_exec_expiry;
+  core::Timestamp next_flush, next_maintenance, next_drop_check, next_exec_expiry, next_trap_poll;
+  // What the scan trap held at the last poll (new sources there become events), and counts.
+  std::unordered_set<core::IpAddress, core::IpAddressHash> trap_known;
+  uint64_t trapped_total = 0;
   uint64_t drops_reported = 0;
   uint64_t manual_bans = 0;
   static constexpr core::Duration kBansSummaryAge = core::Duration::seconds(5);
@@ -124,6 +128,8 @@ struct Daemon::Impl {
   void try_init_enforcer(core::Timestamp now);
   // Arms (or disarms) the nftables scan trap as enforce.scan_trap and policy say.
   void configure_scan_trap(core::Timestamp now);
+  // Reads the trap's sets (once a second) and reports each newly trapped source as an event.
+  void poll_scan_trap(core::Timestamp now);
   core::Result<void> open_capture();
   void maintenance(core::Timestamp now);
   void take_snapshot(core::Timestamp now);

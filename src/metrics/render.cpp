@@ -246,6 +246,14 @@ void render_enforcer(std::string& out, const Snapshot& s) {
          number_text(member(e, "failures")));
   scalar(out, "picket_enforcer_pending", "gauge", "Decisions waiting to be applied (backend not ready or refused)",
          number_text(member(e, "pending")));
+  if (const Json* t = member(e, "scan_trap"); t != nullptr) {
+    scalar(out, "picket_scan_trap_enabled", "gauge", "1 when the kernel scan trap is armed (nftables)",
+           number_text(member(t, "enabled")));
+    scalar(out, "picket_scan_trap_held", "gauge", "Sources the scan trap holds (as of its last poll, every second)",
+           number_text(member(t, "held")));
+    scalar(out, "picket_scan_trap_trapped_total", "counter", "Sources the scan trap caught since start",
+           number_text(member(t, "trapped_total")));
+  }
   scalar(out, "picket_conntrack_cleanups_total", "counter", "Conntrack cleanups run after a block",
          number_text(member(e, "conntrack_cleanups")));
   scalar(out, "picket_conntrack_entries_removed_total", "counter", "Conntrack entries removed after blocks",

@@ -205,6 +205,8 @@ bans_out=$("$picket" bans --json --socket "$tmp/ctl/picket.sock" 2>&1)
 check "  ... picket bans lists the -sS scanner as held by scan_trap" \
   jq -e 'any(.[]; .target=="198.18.0.11" and .detector=="scan_trap" and .scope=="trap")' <<<"$bans_out"
 check "  ... the web client is in no trap" not in_set trap4 "198.18.1.2 "
+check "  ... a scan_trap trapped event names the -sS scanner" \
+  wait_for 5 has_event "$mark" '.anomaly.type=="scan_trap" and .anomaly.event=="trapped" and .picket.src_ip=="198.18.0.11"'
 check "picket still running after the scans" running
 # The victim's own outbound connections (phase 2, to the client's port 9000) must not make the
 # peer that answered them a scanner of the victim's ephemeral ports.
