@@ -143,7 +143,8 @@ Decoder::LinkFn pick_link(int link_type) noexcept {
 
 }  // namespace
 
-Decoder::Decoder(int link_type) noexcept : link_fn_(pick_link(link_type)), link_type_(link_type) {}
+Decoder::Decoder(int link_type) noexcept
+    : link_fn_(pick_link(link_type)), link_type_(link_type), ethernet_(link_type == core::link_type::kEthernet) {}
 
 bool Decoder::supports(int link_type) noexcept { return pick_link(link_type) != &link_unsupported; }
 
@@ -157,6 +158,7 @@ Anomaly Decoder::decode(const core::RawPacket& pkt, core::PacketMeta& out) noexc
   const uint32_t cap = pkt.data != nullptr ? pkt.cap_len : 0;
   // A source that leaves wire_len short (or zero) must not make captured bytes look missing.
   const uint32_t wire = std::max(pkt.wire_len, cap);
+  if (ethernet_ && detail::decode_ethernet_ipv4_tcp(pkt.data, cap, wire, out)) return Anomaly::none;
   const Anomaly a = link_fn_(pkt.data, cap, wire, out);
   if (a != Anomaly::none) {
     ++counts_[static_cast<size_t>(a)];

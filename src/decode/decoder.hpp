@@ -67,6 +67,7 @@ class Decoder {
  private:
   LinkFn link_fn_;
   int link_type_;
+  bool ethernet_;  // try detail::decode_ethernet_ipv4_tcp (the common frame) first
   uint64_t packets_ = 0;
   uint64_t non_ip_ = 0;
   std::array<uint64_t, kAnomalyCount> counts_{};

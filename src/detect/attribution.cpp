@@ -53,9 +53,9 @@ bool Attribution::in_home_net(const core::IpAddress& a) const noexcept {
   return false;
 }
 
-bool Attribution::is_local_slow(const core::IpAddress& a) noexcept {
+bool Attribution::is_local_slow(const core::IpAddress& a, uint64_t h) noexcept {
   if (in_home_net(a)) return true;
-  if (!maybe_learned(a) || servers_.peek(a) == nullptr) return false;
+  if (servers_.peek(a, h) == nullptr) return false;
   last_server_ = a;
   has_last_server_ = true;
   return true;
@@ -69,8 +69,9 @@ void Attribution::learn(const core::IpAddress& a, core::Timestamp now) noexcept 
   }
 }
 
-core::IpAddress Attribution::actor(const core::PacketMeta& m) noexcept {
-  if (!m.has(core::meta_flag::kHasIp)) return {};
+ActorSide Attribution::actor_side(const core::PacketMeta& m) noexcept {
+  using enum ActorSide;
+  if (!m.has(core::meta_flag::kHasIp)) return none;
   // Learn first, so the very first SYN already marks its destination as a server.
   const bool tcp_ports = m.is_tcp() && m.has(core::meta_flag::kHasPorts);
   const uint8_t f = m.tcp_flags;
@@ -84,20 +85,20 @@ core::IpAddress Attribution::actor(const core::PacketMeta& m) noexcept {
 
   const bool src_local = is_local(m.src);
   const bool dst_local = is_local(m.dst);
-  if (src_local != dst_local) return src_local ? m.dst : m.src;
+  if (src_local != dst_local) return src_local ? dst : src;
 
-  if (icmp_error) return m.dst;
+  if (icmp_error) return dst;
   if (tcp_ports) {
-    if ((f & kSyn) && !(f & kAck)) return m.src;
-    if ((f & kSyn) && (f & kAck)) return m.dst;
-    if ((f & kRst) && (f & kAck)) return m.dst;
+    if ((f & kSyn) && !(f & kAck)) return src;
+    if ((f & kSyn) && (f & kAck)) return dst;
+    if ((f & kRst) && (f & kAck)) return dst;
   }
   if (m.has(core::meta_flag::kHasPorts)) {
     const bool src_low = m.src_port < 1024;
     const bool dst_low = m.dst_port < 1024;
-    if (src_low && !dst_low) return m.dst;
+    if (src_low && !dst_low) return dst;
   }
-  return m.src;
+  return src;
 }
 
 }  // namespace picket::detect

@@ -24,6 +24,19 @@
 
 namespace picket::detect {
 
+// Which address of a packet is its actor.
+enum class ActorSide : uint8_t { none = 0, src, dst };
+
+// The actor's address, for a side that is not none.
+inline const core::IpAddress& actor_of(const core::PacketMeta& m, ActorSide side) noexcept {
+  return side == ActorSide::src ? m.src : m.dst;
+}
+// Whether the packet comes from its actor (PacketContext::from_actor: src == actor, so also a
+// packet from an address to itself).
+inline bool from_actor(const core::PacketMeta& m, ActorSide side) noexcept {
+  return side == ActorSide::src || m.src == m.dst;
+}
+
 class Attribution {
  public:
   Attribution(std::vector<core::Prefix> home_net, uint32_t learned_capacity);
@@ -31,12 +44,28 @@ class Attribution {
   Attribution(Attribution&& o);
   Attribution& operator=(Attribution&& o);
 
-  // The actor of `m` (empty when the packet has no IP layer). Learns from it.
-  core::IpAddress actor(const core::PacketMeta& m) noexcept;
+  // Which side of `m` is its actor (none when the packet has no IP layer). Learns from it.
+  ActorSide actor_side(const core::PacketMeta& m) noexcept;
+  // The actor's address (empty when the packet has no IP layer). Learns from it.
+  core::IpAddress actor(const core::PacketMeta& m) noexcept {
+    switch (actor_side(m)) {
+      case ActorSide::src:
+        return m.src;
+      case ActorSide::dst:
+        return m.dst;
+      case ActorSide::none:
+        break;
+    }
+    return {};
+  }
 
+  // Inline down to the counting filter: most addresses asked about are not servers, and the
+  // filter's zero cell says so without a call or a probe of the table.
   bool is_local(const core::IpAddress& a) noexcept {
     if (has_last_server_ && a == last_server_) return true;
-    return is_local_slow(a);
+    const uint64_t h = servers_.hash_of(a);
+    if (filter_[h & filter_mask_] == 0) return !home_net_.empty() && in_home_net(a);
+    return is_local_slow(a, h);
   }
   uint32_t learned() const noexcept { return servers_.size(); }
 
@@ -44,12 +73,12 @@ class Attribution {
   struct Seen {
     uint8_t unused = 0;
   };
-  bool is_local_slow(const core::IpAddress& a) noexcept;
+  bool is_local_slow(const core::IpAddress& a, uint64_t h) noexcept;
   void install_evict_hook();
   bool in_home_net(const core::IpAddress& a) const noexcept;
   void learn(const core::IpAddress& a, core::Timestamp now) noexcept;
-  uint8_t& filter_cell(const core::IpAddress& a) noexcept { return filter_[a.hash() & filter_mask_]; }
-  bool maybe_learned(const core::IpAddress& a) const noexcept { return filter_[a.hash() & filter_mask_] != 0; }
+  // Cells are picked by the table's own hash of the address (servers_.hash_of).
+  uint8_t& filter_cell(const core::IpAddress& a) noexcept { return filter_[servers_.hash_of(a) & filter_mask_]; }
 
   std::vector<core::Prefix> home_net_;
   state::BoundedTable<core::IpAddress, Seen, core::IpAddressHash> servers_;

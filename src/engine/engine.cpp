@@ -112,21 +112,21 @@ void Engine::process(const core::RawPacket& pkt) noexcept {
   if (!meta_.has(core::meta_flag::kHasIp)) return;
   ++totals_.ip_packets;
 
-  const core::IpAddress actor = attribution_.actor(meta_);
+  const detect::ActorSide side = attribution_.actor_side(meta_);
   if (!target_detectors_.empty()) {
     detect::PacketContext ctx;
     ctx.meta = &meta_;
-    ctx.actor = actor;
-    ctx.from_actor = meta_.src == actor;
+    ctx.actor = detect::actor_of(meta_, side);
+    ctx.from_actor = detect::from_actor(meta_, side);
     ctx.probe = detect::classify_probe(meta_);
     for (auto& d : target_detectors_) d->on_packet(ctx, target_findings_);
   }
   if (inline_worker_) {
-    inline_worker_->on_packet(meta_, actor);
+    inline_worker_->on_packet(meta_, side);
     return;
   }
-  WorkerThread& w = *threads_[shard_of(actor)];
-  w.batch().push_back({meta_, actor});
+  WorkerThread& w = *threads_[shard_of(detect::actor_of(meta_, side))];
+  w.batch().push_back({meta_, side});
   if (w.batch().size() >= WorkerThread::kBatch) w.submit();
 }
 

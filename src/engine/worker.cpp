@@ -28,11 +28,11 @@ Worker::Worker(const config::Config& cfg)
   }
 }
 
-void Worker::on_packet(const core::PacketMeta& meta, const core::IpAddress& actor) noexcept {
+void Worker::on_packet(const core::PacketMeta& meta, detect::ActorSide side) noexcept {
   detect::PacketContext ctx;
   ctx.meta = &meta;
-  ctx.actor = actor;
-  ctx.from_actor = meta.src == actor;
+  ctx.actor = detect::actor_of(meta, side);
+  ctx.from_actor = detect::from_actor(meta, side);
   flows_.on_packet(ctx);
   const auto& route = routes_[route_of(detect::packet_interest(ctx, large_frame_), ctx.flow)];
   for (detect::Detector* d : route) d->on_packet(ctx, buffer_);
@@ -95,7 +95,7 @@ void WorkerThread::run() {
       queue_.pop_front();
     }
     cv_space_.notify_one();
-    for (const auto& item : job.items) worker_.on_packet(item.meta, item.actor);
+    for (const auto& item : job.items) worker_.on_packet(item.meta, item.side);
     EpochResult result;
     if (job.tick) {
       worker_.on_tick(job.now);

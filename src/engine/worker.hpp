@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "core/packet_meta.hpp"
+#include "detect/attribution.hpp"
 #include "detect/detector.hpp"
 #include "detect/flow/flow_tracker.hpp"
 
@@ -40,7 +41,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  void on_packet(const core::PacketMeta& meta, const core::IpAddress& actor) noexcept;
+  // `side` says which address of `meta` is the actor (src or dst, never none).
+  void on_packet(const core::PacketMeta& meta, detect::ActorSide side) noexcept;
   void on_tick(core::Timestamp now) noexcept;
   std::vector<detect::Finding> take_findings() { return buffer_.take(); }
   NamedStats detector_stats() const;
@@ -65,7 +67,7 @@ class Worker {
 // One packet handed to a worker thread.
 struct WorkItem {
   core::PacketMeta meta;
-  core::IpAddress actor;
+  detect::ActorSide side = detect::ActorSide::none;
 };
 
 // What a worker thread reports at the end of an epoch.

@@ -115,6 +115,11 @@ class BoundedTable {
     const uint32_t i = lookup(key, mixed_hash(key));
     return i == kNil ? nullptr : &slots_[i].value;
   }
+  // The same with `h` = hash_of(key), for a caller that already needed the hash.
+  const Value* peek(const Key& key, uint64_t h) const noexcept {
+    const uint32_t i = lookup(key, h);
+    return i == kNil ? nullptr : &slots_[i].value;
+  }
 
   // The entry for `key`, inserted (default-constructed) if absent, evicting if full.
   // Returns the value and whether it was inserted.

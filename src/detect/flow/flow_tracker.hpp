@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "config/config.hpp"
@@ -38,30 +39,38 @@ struct FlowSettings {
   static FlowSettings from_config(const config::Config& cfg);
 };
 
+// 40 bytes with no padding (the last byte is explicit and always zero), so that hashing and
+// comparing read it as five 64-bit words: every lookup of the packet path does both.
 struct FlowKey {
   core::IpAddress actor;
   core::IpAddress peer;
   uint16_t actor_port = 0;
   uint16_t peer_port = 0;
   uint8_t proto = 0;
+  uint8_t zero = 0;
 
-  friend bool operator==(const FlowKey&, const FlowKey&) noexcept = default;
+  static constexpr size_t kWords = 5;
+  uint64_t word(size_t i) const noexcept {
+    uint64_t w;
+    std::memcpy(&w, reinterpret_cast<const unsigned char*>(this) + 8 * i, 8);
+    return w;
+  }
+
+  friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
+    return ((a.word(0) ^ b.word(0)) | (a.word(1) ^ b.word(1)) | (a.word(2) ^ b.word(2)) | (a.word(3) ^ b.word(3)) |
+            (a.word(4) ^ b.word(4))) == 0;
+  }
 };
+static_assert(sizeof(FlowKey) == FlowKey::kWords * 8 && std::has_unique_object_representations_v<FlowKey>,
+              "FlowKey is compared and hashed as raw words: it must have no padding");
 
-// Cheap on purpose (the table mixes it): the raw address words, the peer's turned by half a word
-// so that an IPv4 actor and peer fill different halves, two multiplies to fold in the rest.
+// Cheap on purpose (the table mixes it): each word times its own odd constant (a bijection, so no
+// word's bits are lost), XORed.
 struct FlowKeyHash {
   uint64_t operator()(const FlowKey& k) const noexcept {
-    uint64_t a0, a1, p0, p1;
-    std::memcpy(&a0, k.actor.bytes().data(), 8);
-    std::memcpy(&a1, k.actor.bytes().data() + 8, 8);
-    std::memcpy(&p0, k.peer.bytes().data(), 8);
-    std::memcpy(&p1, k.peer.bytes().data() + 8, 8);
-    const uint64_t rest = (uint64_t{k.actor_port} << 48) ^ (uint64_t{k.peer_port} << 32) ^
-                          (uint64_t{k.proto} << 24) ^ (static_cast<uint64_t>(k.actor.family()) << 8) ^
-                          static_cast<uint64_t>(k.peer.family());
-    return (a0 ^ std::rotl(p0, 32)) ^ ((a1 ^ std::rotl(p1, 32)) * 0x9E3779B97F4A7C15ULL) ^
-           (rest * 0xC2B2AE3D27D4EB4FULL);
+    return (k.word(0) * 0x9E3779B97F4A7C15ULL) ^ (k.word(1) * 0xC2B2AE3D27D4EB4FULL) ^
+           (k.word(2) * 0x165667B19E3779F9ULL) ^ (k.word(3) * 0xD6E8FEB86659FD93ULL) ^
+           (k.word(4) * 0xFF51AFD7ED558CCDULL);
   }
 };
 

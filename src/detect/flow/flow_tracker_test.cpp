@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <utility>
+
 #include "decode/decoder.hpp"
 #include "detect/attribution.hpp"
 #include "sim/packet_builder.hpp"
@@ -50,6 +53,66 @@ struct Rig {
   std::vector<FlowNotice> notices;
   FlowTracker tracker;
 };
+
+// FlowKey is compared and hashed as raw words: every field (the address families too) must
+// count, and equal keys must hash alike.
+TEST(FlowKey, EveryFieldCountsInEqualityAndHash) {
+  const FlowKey base{kClient, kServer, 40000, 80, 6};
+  // kClient's four bytes as an IPv6 address: the same bytes, another family.
+  const IpAddress client_as_v6 = IpAddress::v6_bytes(std::array<uint8_t, 16>{198, 19, 0, 40}.data());
+  struct Case {
+    const char* name;
+    void (*change)(FlowKey&, const IpAddress&);
+  };
+  const Case cases[] = {
+      {"actor", [](FlowKey& k, const IpAddress&) { k.actor = *IpAddress::parse("198.19.0.41"); }},
+      {"actor family", [](FlowKey& k, const IpAddress& v6) { k.actor = v6; }},
+      {"peer", [](FlowKey& k, const IpAddress&) { k.peer = *IpAddress::parse("198.18.0.11"); }},
+      {"peer family", [](FlowKey& k, const IpAddress& v6) { k.peer = v6; }},
+      {"peer, high bytes", [](FlowKey& k, const IpAddress&) { k.peer = *IpAddress::parse("2001:db8::ffff:1"); }},
+      {"actor port", [](FlowKey& k, const IpAddress&) { k.actor_port = 40001; }},
+      {"peer port", [](FlowKey& k, const IpAddress&) { k.peer_port = 81; }},
+      {"proto", [](FlowKey& k, const IpAddress&) { k.proto = 17; }},
+      {"ports swapped", [](FlowKey& k, const IpAddress&) { std::swap(k.actor_port, k.peer_port); }},
+      {"addresses swapped", [](FlowKey& k, const IpAddress&) { std::swap(k.actor, k.peer); }},
+  };
+  const FlowKeyHash hash;
+  const FlowKey copy = base;
+  EXPECT_TRUE(copy == base);
+  EXPECT_EQ(hash(copy), hash(base));
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    FlowKey k = base;
+    c.change(k, client_as_v6);
+    EXPECT_FALSE(k == base);
+    EXPECT_NE(hash(k), hash(base));
+    FlowKey again = base;
+    c.change(again, client_as_v6);
+    EXPECT_TRUE(again == k);
+    EXPECT_EQ(hash(again), hash(k));
+  }
+}
+
+// actor_of / from_actor give what `actor()` and `src == actor` gave, for each side — also for
+// a packet from an address to itself (it comes from its actor whichever side that is).
+TEST(ActorSide, AddressAndDirectionMatchTheActor) {
+  struct Case {
+    IpAddress src, dst;
+    ActorSide side;
+  };
+  const Case cases[] = {{kClient, kServer, ActorSide::src},
+                        {kClient, kServer, ActorSide::dst},
+                        {kClient, kClient, ActorSide::src},
+                        {kClient, kClient, ActorSide::dst}};
+  for (const auto& c : cases) {
+    core::PacketMeta m;
+    m.src = c.src;
+    m.dst = c.dst;
+    const IpAddress want = c.side == ActorSide::src ? c.src : c.dst;
+    EXPECT_EQ(actor_of(m, c.side), want);
+    EXPECT_EQ(from_actor(m, c.side), m.src == want);
+  }
+}
 
 TEST(FlowTracker, HandshakeEstablishesAndCloses) {
   Rig r;
