@@ -439,10 +439,13 @@ std::vector<std::string> summarize_nft_table(const std::string& listing) {
       // nft wraps long element lists over several lines; join them until the closing brace.
       elements += (elements.empty() ? "" : " ") + t;
       if (!t.empty() && t.back() == '}') {
-        out.push_back("  " + set_name + ": " + elements);
+        // The scan trap's bookkeeping (ports counted, meters, exempt ranges) is not what a
+        // newcomer needs to see: who is dropped is in ban*, ban_net* and trap*.
+        if (set_name.find(" trap_") == std::string::npos) out.push_back("  " + set_name + ": " + elements);
         elements.clear();
       }
-    } else if (t.find("counter packets") != std::string::npos && t.find("counter packets 0 ") == std::string::npos) {
+    } else if (t.find("counter packets") != std::string::npos && t.find("counter packets 0 ") == std::string::npos &&
+               t.find("picket scan trap:") == std::string::npos) {
       out.push_back("  rule: " + t);
     }
   }

@@ -168,6 +168,12 @@ std::optional<Narration> describe_event(std::string_view line, EventFacts* facts
   if (facts.event_type == "decision") return describe_decision(ev, facts);
   if (facts.event_type == "anomaly") {
     const json& a = member(ev, "anomaly");
+    if (str(a, "type") == "scan_trap" && str(a, "event") == "trapped") {
+      return Narration{LineKind::acted,
+                       fmt::format("the kernel's scan trap caught {} at its first closed port past {} and drops it (ahead of picket's ban)",
+                                   str(member(ev, "picket"), "src_ip"),
+                                   count_text(num(member(ev, "picket"), "closed_ports")))};
+    }
     if (str(a, "type") != "enforcer") return std::nullopt;  // decode anomalies: counted by picket
     std::string err = str(member(ev, "picket"), "error");
     return Narration{LineKind::trouble, fmt::format("picket could not change the firewall ({}): {}", str(a, "event"),

@@ -33,6 +33,8 @@ const char* kUnblock =
     R"({"event_type":"decision","src_ip":"198.19.0.40","decision":{"action":"unblock","target":"198.19.0.40","enforcer":"nftables"},"picket":{"detector":"port_scan"}})";
 const char* kEnforcerFail =
     R"({"event_type":"anomaly","anomaly":{"type":"enforcer","event":"apply_failed"},"picket":{"error":"nftables: Operation not permitted","pending":1,"retry_in":2}})";
+const char* kTrapped =
+    R"({"event_type":"anomaly","anomaly":{"type":"scan_trap","event":"trapped","layer":"daemon"},"picket":{"src_ip":"198.19.0.40","closed_ports":6,"hold_remaining":59.9}})";
 const char* kDecode =
     R"({"event_type":"anomaly","anomaly":{"type":"decode","event":"tcp_truncated","layer":"tcp"},"picket":{"count":3}})";
 const char* kStats = R"({"event_type":"stats","stats":{"final":false,"packets":10}})";
@@ -80,6 +82,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"unblock", kUnblock, true, LineKind::info, "picket lifted its ban on 198.19.0.40 (nftables)"},
         Case{"enforcer_fail", kEnforcerFail, true, LineKind::trouble,
              "picket could not change the firewall (apply_failed): nftables: Operation not permitted"},
+        Case{"scan_trap", kTrapped, true, LineKind::acted,
+             "the kernel's scan trap caught 198.19.0.40 at its first closed port past 6 and drops it (ahead of picket's ban)"},
         Case{"decode_anomaly", kDecode, false, LineKind::info, ""},
         Case{"stats", kStats, false, LineKind::info, ""},
         Case{"final_stats", kFinalStats, true, LineKind::info, "picket's totals: 4210 packets, 3 findings, 3 decisions"},

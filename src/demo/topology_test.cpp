@@ -147,7 +147,7 @@ TEST(DemoConfig, NamesTheKeysPicketRunReads) {
 namespace picket::demo {
 namespace {
 
-const char* kListing = R"(table inet picket {
+const char* kListing = R"nft(table inet picket {
 	comment "managed by picket; remove with: nft delete table inet picket"
 	set ban4 {
 		type ipv4_addr
@@ -167,23 +167,46 @@ const char* kListing = R"(table inet picket {
 		elements = { 198.19.40.0/24 timeout 10m expires 9m51s904ms comment "subnet_conn" }
 	}
 
+	set trap4 {
+		type ipv4_addr
+		size 65536
+		flags dynamic,timeout
+		elements = { 198.19.0.40 timeout 1m expires 39s672ms }
+	}
+
+	set trap_seen4 {
+		type ipv4_addr . inet_service
+		size 65536
+		flags dynamic,timeout
+		elements = { 198.19.0.40 . 7949 timeout 1m expires 39s672ms }
+	}
+
+	chain postrouting {
+		type filter hook postrouting priority raw; policy accept;
+		tcp flags rst,ack / fin,syn,rst,ack tcp sequence 0 ip daddr != @trap_exempt4 add @trap_seen4 { ip daddr . tcp sport timeout 1m } counter packets 1 bytes 40 comment "picket scan trap: IPv4 closed-port replies (RST|ACK seq 0)"
+	}
+
 	chain prerouting {
 		type filter hook prerouting priority raw; policy accept;
 		ip saddr @ban4 counter packets 3683 bytes 151100 drop comment "picket: banned IPv4 addresses"
 		ip6 saddr @ban6 counter packets 0 bytes 0 drop comment "picket: banned IPv6 addresses"
+		ip saddr @trap4 counter packets 9 bytes 396 drop comment "picket: scan trap, IPv4"
 	}
 }
-)";
+)nft";
 
 TEST(SummarizeNft, KeepsElementsAndHitRules) {
   auto lines = summarize_nft_table(kListing);
-  ASSERT_EQ(lines.size(), 4u);
+  ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(lines[0], "table inet picket");
   EXPECT_EQ(lines[1],
             "  set ban4: elements = { 198.19.0.10 timeout 10m expires 9m45s452ms comment \"syn_flood\", 198.19.0.40 "
             "timeout 10m expires 9m42s160ms comment \"port_scan\" }");
   EXPECT_EQ(lines[2], "  set ban_net4: elements = { 198.19.40.0/24 timeout 10m expires 9m51s904ms comment \"subnet_conn\" }");
-  EXPECT_NE(lines[3].find("counter packets 3683"), std::string::npos);
+  // Who the scan trap holds, and its drop rule; not its bookkeeping (ports counted, counting rules).
+  EXPECT_EQ(lines[3], "  set trap4: elements = { 198.19.0.40 timeout 1m expires 39s672ms }");
+  EXPECT_NE(lines[4].find("counter packets 3683"), std::string::npos);
+  EXPECT_NE(lines[5].find("@trap4 counter packets 9"), std::string::npos);
 }
 
 TEST(SummarizeNft, OddInput) {
