@@ -265,6 +265,10 @@ void Daemon::Impl::try_init_enforcer(Timestamp now) {
   }
   enforcer_ready = true;
   init_backoff = Duration::seconds(1);
+  if (bundle.nftables != nullptr && !bundle.nftables->scan_trap_error().empty()) {
+    emit(daemon_event(now, "enforcer", "scan_trap_failed", Json{{"error", bundle.nftables->scan_trap_error()}}));
+    log("warning: " + bundle.nftables->scan_trap_error());
+  }
   if (!store) return;
   auto rep = reconcile_at_start(*store, *bundle.enforcer, *policy, now);
   if (!rep) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "enforce/nftables/fake_netlink.hpp"
@@ -142,6 +143,25 @@ TEST_F(NftablesBatchTest, ScanTrapAddsItsRulesAndExemptRangesInOneTransaction) {
   EXPECT_EQ(std::count_if(last().begin(), last().end(), [](const SentMessage& m) { return m.type == NFT_MSG_DELSETELEM; }), 8);
   trap.closed_ports = 0;
   EXPECT_FALSE(enforcer_->set_scan_trap(trap));
+}
+
+TEST_F(NftablesBatchTest, AKernelRefusingTheTrapStillGetsTheBans) {
+  // An older kernel: rejects the transaction that carries the trap's counting rules.
+  kernel_->answer = [](const std::vector<SentMessage>& msgs, uint32_t) {
+    std::vector<KernelAnswer> out;
+    const auto rules = std::count_if(msgs.begin(), msgs.end(), [](const SentMessage& m) { return m.type == NFT_MSG_NEWRULE; });
+    if (rules > static_cast<long>(kRuleCount)) out.push_back({msgs.back().seq, EOPNOTSUPP, {}});
+    return out;
+  };
+  ScanTrap trap;
+  trap.enabled = true;
+  ASSERT_TRUE(enforcer_->set_scan_trap(trap));  // not initialised yet: kept for init()
+  ASSERT_TRUE(enforcer_->init());
+  EXPECT_FALSE(enforcer_->scan_trap().enabled);
+  EXPECT_NE(enforcer_->scan_trap_error().find("scan trap"), std::string::npos);
+  EXPECT_NE(enforcer_->scan_trap_error().find(std::strerror(EOPNOTSUPP)), std::string::npos) << enforcer_->scan_trap_error();
+  Decision d = make(DecisionAction::block, "198.18.0.2/32");
+  EXPECT_TRUE(enforcer_->apply(std::span(&d, 1))) << "bans still work";
 }
 
 TEST(MergedIntervalElements, MergesOverlappingAndTouchingPrefixesPerFamily) {

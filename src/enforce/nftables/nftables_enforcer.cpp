@@ -169,7 +169,16 @@ core::Result<void> NftablesEnforcer::run(Transaction tx) {
 core::Result<void> NftablesEnforcer::init() {
   Transaction tx = new_transaction();
   append_init(tx, options_.table, trap_);
-  if (auto r = run(std::move(tx)); !r) return r;
+  if (auto r = run(std::move(tx)); !r) {
+    if (!trap_.enabled) return r;
+    // A kernel without what the trap needs (dynamic sets with a limit per element) must not cost
+    // the bans: set up without the trap and say why.
+    trap_.enabled = false;
+    Transaction plain = new_transaction();
+    append_init(plain, options_.table, trap_);
+    if (auto again = run(std::move(plain)); !again) return again;
+    trap_error_ = "the kernel refused the scan trap, which is off: " + r.error().message;
+  }
   if (options_.delete_mode == DeleteMode::automatic) {
     if (auto r = probe_destroy(); !r) return r;
   } else {
@@ -484,6 +493,7 @@ core::Result<void> NftablesEnforcer::set_scan_trap(ScanTrap trap) {
     if (auto r = run(std::move(tx)); !r) return r;
   }
   trap_ = std::move(trap);
+  trap_error_.clear();
   return {};
 }
 

@@ -84,6 +84,8 @@ class NftablesEnforcer final : public Enforcer {
   // replacing the trap's rules and exempt sets), else at init(); flush() keeps it.
   core::Result<void> set_scan_trap(ScanTrap trap);
   const ScanTrap& scan_trap() const noexcept { return trap_; }
+  // Why init() left the trap off although it was asked for (the kernel refused it); empty if not.
+  const std::string& scan_trap_error() const noexcept { return trap_error_; }
   // Sources the trap holds now, with the time left (Ban::detector "scan_trap").
   core::Result<std::vector<core::Ban>> list_trapped() const;
 
@@ -130,6 +132,7 @@ class NftablesEnforcer final : public Enforcer {
   bool initialised_ = false;
   Mirror prefixes_;
   ScanTrap trap_;
+  std::string trap_error_;
   NftablesStats stats_;
   mutable uint32_t seq_;
 };
