@@ -33,6 +33,7 @@ struct Limits {
   uint32_t queue = 1000;                                 // events waiting for the worker; beyond that they are dropped
   uint32_t retries = 3;                                  // attempts after the first one
   core::Duration retry_delay = core::Duration::seconds(1);  // first back-off, doubled up to 60 s
+  friend bool operator==(const Limits&, const Limits&) = default;
 };
 
 enum class WebhookFormat { json, slack };
@@ -41,6 +42,7 @@ struct WebhookSettings {
   std::string url;
   WebhookFormat format = WebhookFormat::json;
   std::vector<std::string> headers;  // "Name: value", checked for CR/LF
+  friend bool operator==(const WebhookSettings&, const WebhookSettings&) = default;
 };
 
 enum class SmtpTls { try_starttls, require };
@@ -52,6 +54,7 @@ struct EmailSettings {
   std::string username, password;  // password from the config or read from password_file
   SmtpTls tls = SmtpTls::try_starttls;
   std::string ca_file;  // "" = the system's CA store
+  friend bool operator==(const EmailSettings&, const EmailSettings&) = default;
 };
 
 enum class SyslogTransportKind { unix_datagram, udp, tcp };
@@ -60,18 +63,21 @@ struct SyslogTarget {
   std::string path;  // unix
   std::string host;  // udp/tcp: name or address (IPv6 without brackets)
   uint16_t port = 514;
+  friend bool operator==(const SyslogTarget&, const SyslogTarget&) = default;
 };
 struct SyslogSettings {
   Limits limits;
   SyslogTarget target;
   int facility = 4;  // auth
   std::string app_name = "picket";
+  friend bool operator==(const SyslogSettings&, const SyslogSettings&) = default;
 };
 
 struct Settings {
   std::optional<WebhookSettings> webhook;  // nullopt = disabled
   std::optional<EmailSettings> email;
   std::optional<SyslogSettings> syslog;
+  friend bool operator==(const Settings&, const Settings&) = default;
 };
 
 core::Result<Settings> parse_settings(const config::Config& cfg);

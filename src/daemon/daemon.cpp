@@ -32,6 +32,8 @@ constexpr auto kReadWait = std::chrono::milliseconds(100);
 constexpr Duration kDropCheck = Duration::seconds(10);
 constexpr Duration kTrapPoll = Duration::seconds(1);
 constexpr size_t kTrapEventsPerPoll = 100;
+// On reload, how long the replaced alert destinations may go on delivering what they hold.
+constexpr Duration kAlertHandoverDeadline = Duration::seconds(1);
 constexpr Duration kMaxInitBackoff = Duration::seconds(60);
 
 // Every interface that is up, except loopback, in this network namespace.
@@ -101,13 +103,24 @@ core::Result<void> Daemon::Impl::open_outputs() {
     sinks.add(std::move(text.value()));
   }
   sinks.add(observer);
-  auto a = alert::make_alert_sink(cfg());
-  if (!a) return core::make_error("alerts: " + a.error().message);
-  if (!(*a)->empty()) {
-    alerts = a->get();
-    sinks.add(std::move(a.value()));
-  }
+  auto as = alert::parse_settings(cfg());
+  if (!as) return core::make_error("alerts: " + as.error().message);
+  replace_alerts(std::move(as).value());
   return {};
+}
+
+void Daemon::Impl::replace_alerts(alert::Settings fresh) {
+  if (alerts != nullptr && fresh == alert_settings) return;
+  if (alerts != nullptr) {
+    alerts->stop(kAlertHandoverDeadline);
+    sinks.remove(alerts);
+    alerts = nullptr;
+  }
+  alert_settings = std::move(fresh);
+  auto a = alert::make_alert_sink(alert_settings);
+  if (a->empty()) return;
+  alerts = a.get();
+  sinks.add(std::move(a));
 }
 
 core::Result<void> Daemon::Impl::open_control() {
@@ -400,6 +413,15 @@ core::Result<void> Daemon::Impl::do_reload(Timestamp now) {
     for (const auto& e : errs) joined += "\n  " + e;
     return core::make_error(joined);
   }
+  auto fresh_alerts = alert::parse_settings(*res.config);
+  if (!fresh_alerts) {
+    log("reload: alerts: " + fresh_alerts.error().message);
+    log(fmt::format("reload: {}: the running configuration stays", opts.config_path));
+    emit(daemon_event(now, "config", "reload_rejected",
+                      Json{{"file", opts.config_path}, {"errors", Json::array({fresh_alerts.error().message})}}));
+    return core::make_error(opts.config_path + ": the running configuration stays:\n  alerts: " +
+                            fresh_alerts.error().message);
+  }
   const DaemonSettings fresh = DaemonSettings::from_config(*res.config);
   if (fresh.capture_method != settings.capture_method || fresh.interfaces != settings.interfaces ||
       fresh.backend != settings.backend || fresh.store_path != settings.store_path ||
@@ -419,6 +441,7 @@ core::Result<void> Daemon::Impl::do_reload(Timestamp now) {
   settings.store_maintenance = fresh.store_maintenance;
   build_pipeline(now);
   responder->requeue(carried);
+  replace_alerts(std::move(fresh_alerts).value());
   if (conn_table) {
     conn = detect::conn_settings(cfg());
     try {

@@ -71,6 +71,7 @@ struct Daemon::Impl {
   output::FanoutSink sinks;
   Observer observer;
   alert::AlertSink* alerts = nullptr;  // inside `sinks` when any destination is enabled
+  alert::Settings alert_settings;      // what `alerts` was built from (a reload compares)
   std::unique_ptr<control::ControlServer> control;
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   core::Timestamp next_metrics;
@@ -130,6 +131,9 @@ struct Daemon::Impl {
   void configure_scan_trap(core::Timestamp now);
   // Reads the trap's sets (once a second) and reports each newly trapped source as an event.
   void poll_scan_trap(core::Timestamp now);
+  // On reload: rebuilds the alert destinations when alerts.* changed (the old ones get a short
+  // deadline to deliver what they hold).
+  void replace_alerts(alert::Settings fresh);
   core::Result<void> open_capture();
   void maintenance(core::Timestamp now);
   void take_snapshot(core::Timestamp now);

@@ -488,5 +488,23 @@ TEST(FanoutSink, ForwardsToOwnedAndBorrowedSinksInOrder) {
   EXPECT_TRUE(borrowed.events().empty());
 }
 
+TEST(FanoutSink, RemoveHandsBackOwnedSinksAndStopsForwarding) {
+  MemorySink borrowed;
+  auto owned = std::make_unique<MemorySink>();
+  MemorySink* owned_view = owned.get();
+  FanoutSink fan;
+  fan.add(borrowed);
+  fan.add(std::move(owned));
+  auto back = fan.remove(owned_view);
+  ASSERT_EQ(back.get(), owned_view) << "the owned sink comes back to the caller";
+  EXPECT_EQ(fan.size(), 1u);
+  EXPECT_EQ(fan.remove(&borrowed), nullptr) << "borrowed: removed, nothing to hand back";
+  EXPECT_EQ(fan.size(), 0u);
+  EXPECT_EQ(fan.remove(owned_view), nullptr) << "not there any more";
+  fan.emit(port_scan_alert());
+  EXPECT_TRUE(owned_view->events().empty());
+  EXPECT_TRUE(borrowed.events().empty());
+}
+
 }  // namespace
 }  // namespace picket::output

@@ -1,5 +1,6 @@
 #include "output/sinks.hpp"
 
+#include <algorithm>
 #include <exception>
 
 namespace picket::output {
@@ -48,6 +49,15 @@ void FanoutSink::add(std::unique_ptr<EventSink> sink) {
 }
 
 void FanoutSink::add(EventSink& sink) { sinks_.push_back(&sink); }
+
+std::unique_ptr<EventSink> FanoutSink::remove(const EventSink* sink) {
+  std::erase(sinks_, sink);
+  auto it = std::find_if(owned_.begin(), owned_.end(), [&](const auto& p) { return p.get() == sink; });
+  if (it == owned_.end()) return nullptr;
+  std::unique_ptr<EventSink> out = std::move(*it);
+  owned_.erase(it);
+  return out;
+}
 
 void FanoutSink::emit(const Event& event) {
   for (EventSink* s : sinks_) s->emit(event);

@@ -66,6 +66,8 @@ class FanoutSink : public EventSink {
  public:
   void add(std::unique_ptr<EventSink> sink);  // owned; null is ignored
   void add(EventSink& sink);                  // borrowed: must outlive this FanoutSink
+  // Takes `sink` out (an owned one is handed back, a borrowed one or one not here gives null).
+  std::unique_ptr<EventSink> remove(const EventSink* sink);
 
   void emit(const Event& event) override;
   void flush() override;

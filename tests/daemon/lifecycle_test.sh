@@ -6,15 +6,17 @@
 #     them from the store with their remaining time; stray elements are removed;
 #   - SIGTERM removes the table (on_exit: remove) or keeps it (keep, with the scan trap disarmed),
 #     exit status 0; the scan trap is armed at start and follows enforce.scan_trap on SIGHUP;
-#   - SIGHUP with a broken config keeps the daemon running and says why;
+#   - SIGHUP with a broken config keeps the daemon running and says why; alert destinations
+#     follow SIGHUP (a webhook added by a reload receives the next decision, removed it stops);
 #   - without CAP_NET_ADMIN (nftables refuses) detection goes on and the failure is an event;
 #   - start-up errors are one line with a non-zero exit.
 # Usage: lifecycle_test.sh PICKET
 set -uo pipefail
 picket=$(readlink -f "$1")
+repo=$(dirname "$(dirname "$(dirname "$(readlink -f "$0")")")")
 
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (network namespaces, nftables)"; exit 0; fi
-for tool in ip nft nmap setpriv; do
+for tool in ip nft nmap setpriv python3; do
   command -v "$tool" >/dev/null || { echo "SKIP: no $tool command"; exit 0; }
 done
 
@@ -22,10 +24,12 @@ tmp=$(mktemp -d)
 ns_a="pkd-$$-victim"
 ns_b="pkd-$$-attacker"
 pid=""
+receiver_pid=""
 pass=0 fail=0
 
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  if [ -n "$receiver_pid" ]; then kill "$receiver_pid" 2>/dev/null; wait "$receiver_pid" 2>/dev/null; fi
   ip netns del "$ns_a" 2>/dev/null
   ip netns del "$ns_b" 2>/dev/null
   rm -rf "$tmp"
@@ -254,6 +258,33 @@ cp "$tmp/good.yaml" "$tmp/picket.yaml"
 kill -HUP "$pid"
 check "good reload" wait_for 5 grep -q "reloaded" "$tmp/err"
 check "  ... re-arms the trap" wait_for 5 trap_rules_are 4
+# Alerts follow SIGHUP: a webhook added by a reload receives the next decision; a broken one is
+# refused with the old configuration kept.
+ip netns exec "$ns_a" python3 "$repo/src/alert/testing/http_receiver.py" "$tmp/posts.jsonl" ok >"$tmp/receiver.out" 2>&1 &
+receiver_pid=$!
+wait_for 5 grep -q "^PORT " "$tmp/receiver.out"
+port=$(awk '/^PORT / {print $2}' "$tmp/receiver.out")
+printf 'alerts:\n  webhook:\n    enabled: true\n    url: ftp://127.0.0.1:%s/hook\n' "${port:-1}" | cat "$tmp/good.yaml" - >"$tmp/picket.yaml"
+kill -HUP "$pid"
+check "reload with an ftp:// webhook is refused, saying why" \
+  wait_for 5 grep -q "reload: alerts: .*http:// and https://" "$tmp/err"
+printf 'alerts:\n  webhook:\n    enabled: true\n    url: http://127.0.0.1:%s/hook\n    include_decisions: true\n' \
+  "${port:-1}" | cat "$tmp/good.yaml" - >"$tmp/picket.yaml"
+reloads=$(grep -c "^picket: reloaded" "$tmp/err")
+kill -HUP "$pid"
+reloaded_again() { test "$(grep -c "^picket: reloaded" "$tmp/err")" -gt "$reloads"; }
+check "reload adding a webhook" wait_for 5 reloaded_again
+"$picket" ban 198.18.0.96 --for 1m --socket "$tmp/ctl/picket.sock" >/dev/null
+check "  ... the webhook receives the next decision" wait_for 10 grep -q "198.18.0.96" "$tmp/posts.jsonl"
+cp "$tmp/good.yaml" "$tmp/picket.yaml"
+reloads=$(grep -c "^picket: reloaded" "$tmp/err")
+kill -HUP "$pid"
+check "reload removing it" wait_for 5 reloaded_again
+"$picket" ban 198.18.0.95 --for 1m --socket "$tmp/ctl/picket.sock" >/dev/null
+check "  ... the next decision is in the events file" wait_for 5 grep -q '"target":"198.18.0.95"' "$tmp/events.jsonl"
+sleep 1
+check "  ... and not posted any more" not grep -q "198.18.0.95" "$tmp/posts.jsonl"
+kill "$receiver_pid" 2>/dev/null; wait "$receiver_pid" 2>/dev/null; receiver_pid=""
 # Log rotation: the file is renamed, SIGHUP reopens the path, new events land in the new file.
 mv "$tmp/events.jsonl" "$tmp/events.rotated"
 kill -HUP "$pid"
