@@ -83,6 +83,21 @@ class Intents {
   std::vector<std::pair<Key, Intent>> items_;
 };
 
+// Address elements (ban4/6, trap4/6) as bans with their time left; `detector` empty: the
+// element's comment names it.
+void append_host_bans(std::vector<core::Ban>& out, const std::vector<ParsedElement>& elements,
+                      std::string_view detector) {
+  for (const auto& e : elements) {
+    core::IpAddress a = address_from_key(e.key.data(), e.key_len);
+    if (a.empty()) continue;
+    core::Ban b;
+    b.target = core::Prefix(a, a.bit_width());
+    b.remaining = core::Duration::millis(static_cast<int64_t>(e.expires_ms));
+    b.detector = detector.empty() ? e.comment : std::string(detector);
+    out.push_back(std::move(b));
+  }
+}
+
 std::string_view host_set(core::Family f) { return f == core::Family::v4 ? kSetBan4 : kSetBan6; }
 std::string_view net_set(core::Family f) { return f == core::Family::v4 ? kSetBanNet4 : kSetBanNet6; }
 std::string_view rate_map(core::Family f) { return f == core::Family::v4 ? kMapRate4 : kMapRate6; }
@@ -431,15 +446,7 @@ core::Result<std::vector<core::Ban>> NftablesEnforcer::list() const {
   for (core::Family f : {core::Family::v4, core::Family::v6}) {
     auto hosts = dump_set(host_set(f));
     if (!hosts) return hosts.error();
-    for (const auto& e : *hosts) {
-      core::IpAddress a = address_from_key(e.key.data(), e.key_len);
-      if (a.empty()) continue;
-      core::Ban b;
-      b.target = core::Prefix(a, a.bit_width());
-      b.remaining = core::Duration::millis(static_cast<int64_t>(e.expires_ms));
-      b.detector = e.comment;
-      out.push_back(std::move(b));
-    }
+    append_host_bans(out, *hosts, {});
     auto nets = dump_set(net_set(f));
     if (!nets) return nets.error();
     for (auto& pe : intervals_to_prefixes(std::move(nets).value(), f)) {
@@ -502,15 +509,7 @@ core::Result<std::vector<core::Ban>> NftablesEnforcer::list_trapped() const {
   for (std::string_view set : {kSetTrap4, kSetTrap6}) {
     auto elements = dump_set(set);
     if (!elements) return elements.error();
-    for (const auto& e : *elements) {
-      core::IpAddress a = address_from_key(e.key.data(), e.key_len);
-      if (a.empty()) continue;
-      core::Ban b;
-      b.target = core::Prefix(a, a.bit_width());
-      b.remaining = core::Duration::millis(static_cast<int64_t>(e.expires_ms));
-      b.detector = "scan_trap";
-      out.push_back(std::move(b));
-    }
+    append_host_bans(out, *elements, "scan_trap");
   }
   return out;
 }
