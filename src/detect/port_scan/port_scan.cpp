@@ -22,7 +22,7 @@ void declare_config(config::Schema& schema) {
   config::SchemaSection s(schema, "detect.port_scan");
   s.boolean("enabled", true, "Report sources that probe many ports of a host or one port on many hosts");
   s.integer("capacity", 65'536, 1024, 16'000'000,
-            "Sources tracked per worker (200 bytes each); those already seen scanning are spared when it is full")
+            "Sources tracked per worker (216 bytes each); those already seen scanning are spared when it is full")
       .paranoid(int64_t{131'072});
   s.duration("window", Duration::seconds(60), Duration::seconds(1), Duration::seconds(3600),
              "Short tier: the sliding window in which port_threshold / host_threshold distinct targets are counted");
@@ -259,11 +259,11 @@ class PortScan final : public Detector {
       e->slow_epoch = se;
     }
     const uint32_t fh = roll(e->fast_epoch, e->fast_head(), fe, [e](uint32_t b) {
-      e->ports[b].clear();
-      e->hosts[b].clear();
+      e->ports.clear(b);
+      e->hosts.clear(b);
     });
     e->set_fast_head(fh);
-    const uint32_t sh = roll(e->slow_epoch, e->slow_head(), se, [e](uint32_t b) { e->targets[b].clear(); });
+    const uint32_t sh = roll(e->slow_epoch, e->slow_head(), se, [e](uint32_t b) { e->targets.clear(b); });
     e->set_slow_head(sh);
 
     if (e->probes != std::numeric_limits<uint32_t>::max()) ++e->probes;
@@ -274,11 +274,11 @@ class PortScan final : public Detector {
     // ICMP echo has no port: a ping sweep counts as a sweep, never as a port of a host.
     if (kind != ProbeKind::icmp) {
       vote_host(*e, m.dst);
-      if (e->main_host == m.dst && e->ports[fh].add(pk)) add_sample(*e, has_ports ? port : m.ip_proto);
-      e->targets[sh].add(target_key(m.dst, pk));
+      if (e->main_host == m.dst && e->ports.add(pk, fh)) add_sample(*e, has_ports ? port : m.ip_proto);
+      e->targets.add(target_key(m.dst, pk), sh);
     }
     vote_port(*e, m.ip_proto, port);
-    if (e->main_proto == m.ip_proto && e->main_port == port) e->hosts[fh].add(m.dst.hash());
+    if (e->main_proto == m.ip_proto && e->main_port == port) e->hosts.add(m.dst.hash(), fh);
     if (has_ports && monitored(port) && (m.is_tcp() || m.is_udp())) e->monitored |= uint32_t{1} << monitored_index(port);
 
     evaluate(pkt.actor, *e, now, out);
@@ -293,7 +293,7 @@ class PortScan final : public Detector {
     } else {
       e.main_host = host;
       v = 1;
-      for (auto& b : e.ports) b.clear();
+      e.ports.clear_all();
       e.set_sample_count(0);
     }
     e.votes = static_cast<uint8_t>((e.votes & 0xF0) | v);
@@ -309,7 +309,7 @@ class PortScan final : public Detector {
       e.main_proto = proto;
       e.main_port = port;
       v = 1;
-      for (auto& b : e.hosts) b.clear();
+      e.hosts.clear_all();
     }
     e.votes = static_cast<uint8_t>((e.votes & 0x0F) | (v << 4));
   }
@@ -347,9 +347,10 @@ class PortScan final : public Detector {
   };
   Counts counts(const Entry& e, Timestamp now) const noexcept {
     Counts c;
-    c.ports = live_union(e.ports, e.fast_head(), live_buckets(e.fast_epoch, fast_epoch(now)));
-    c.hosts = live_union(e.hosts, e.fast_head(), live_buckets(e.fast_epoch, fast_epoch(now)));
-    c.targets = live_union(e.targets, e.slow_head(), live_buckets(e.slow_epoch, slow_epoch(now)));
+    const uint32_t fast_live = live_buckets(e.fast_epoch, fast_epoch(now));
+    c.ports = e.ports.live_union(e.fast_head(), fast_live);
+    c.hosts = e.hosts.live_union(e.fast_head(), fast_live);
+    c.targets = e.targets.live_union(e.slow_head(), live_buckets(e.slow_epoch, slow_epoch(now)));
     return c;
   }
 
@@ -368,18 +369,18 @@ class PortScan final : public Detector {
         !s_.monitored.empty() && static_cast<uint32_t>(std::popcount(e.monitored)) >= s_.monitored_threshold;
     if (vertical) e.flags |= entry_flag::kVertical;
     if (sweep) e.flags |= entry_flag::kSweep;
-    if (sweep && e.sweep_report.due(now, s_.update_interval)) {
-      report(actor, e, c, now, kKindSweep, Shape::sweep, Trigger::trw, e.sweep_report.is_update(), out);
+    if (sweep && e.due(ReportKind::sweep, now, s_.update_interval)) {
+      report(actor, e, c, now, kKindSweep, Shape::sweep, Trigger::trw, e.is_update(ReportKind::sweep), out);
     }
     // The long tier speaks only for activities longer than the short window that the short tier
     // never caught (a fast scan could otherwise reach it first by luck of the hashes).
     const bool slow_scan = slow && now.ns - e.first_seen_ns > s_.window.ns &&
                            (e.flags & (entry_flag::kVertical | entry_flag::kSweep)) == 0;
     if (!(vertical || slow_scan || by_threshold || by_monitored)) return;
-    if (!e.scan_report.due(now, s_.update_interval)) return;
+    if (!e.due(ReportKind::scan, now, s_.update_interval)) return;
     const Shape shape = slow_scan && !vertical ? Shape::slow : Shape::vertical;
     const Trigger trigger = (vertical || slow_scan) ? Trigger::trw : by_threshold ? Trigger::threshold : Trigger::monitored;
-    report(actor, e, c, now, kKindScan, shape, trigger, e.scan_report.is_update(), out);
+    report(actor, e, c, now, kKindScan, shape, trigger, e.is_update(ReportKind::scan), out);
   }
 
   void report(const IpAddress& actor, Entry& e, const Counts& c, Timestamp now, std::string_view kind, Shape shape,

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <set>
 #include <utility>
 #include <stdexcept>
@@ -142,8 +144,91 @@ std::string ev_str(const Finding& f, const char* key) {
 
 // ---------------------------------------------------------------------------------------------
 
-TEST(PortScanState, EntryStaysWithinTwoHundredBytes) {
-  EXPECT_LE(sizeof(Entry), 200u) << "sizeof(Entry) = " << sizeof(Entry);
+TEST(PortScanState, EntryStaysWithin160Bytes) {
+  EXPECT_LE(sizeof(Entry), 160u) << "sizeof(Entry) = " << sizeof(Entry);
+}
+
+// The reference a BitRing replaces: kBuckets bitmaps, the newest at `head`.
+struct RingOfBitmaps {
+  std::array<Bitmap, kBuckets> maps{};
+  Bitmap live_union(uint32_t head, uint32_t live) const {
+    Bitmap u;
+    for (uint32_t k = 0; k < live; ++k) u.merge(maps[(head + kBuckets - k) % kBuckets]);
+    return u;
+  }
+};
+
+// Random adds, rolls of 1..5 buckets (through roll(), as the detector does) and resets, with few
+// distinct values so bits collide and come back: after every step each query (union of the
+// newest 0..4 buckets, "new in the newest bucket") answers as the four bitmaps do.
+TEST(PortScanState, BitRingAnswersAsFourBitmaps) {
+  struct Case {
+    uint64_t seed;
+    uint32_t values;  // distinct values drawn from
+    uint32_t roll_one_in;
+  };
+  const std::vector<Case> cases = {{1, 8, 3}, {2, 40, 5}, {3, 200, 10}, {4, 1000, 2}, {5, 64, 50}};
+  for (const auto& c : cases) {
+    uint64_t x = c.seed * 0x9E3779B97F4A7C15ULL;
+    auto next = [&x] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    BitRing ring;
+    RingOfBitmaps ref;
+    uint32_t head = 0;
+    uint32_t epoch = 100;
+    for (int step = 0; step < 20'000; ++step) {
+      const uint64_t r = next();
+      if (r % c.roll_one_in == 0) {
+        const uint32_t e = epoch + 1 + static_cast<uint32_t>((r >> 8) % 5);
+        uint32_t ref_epoch = epoch;
+        const uint32_t ref_head = roll(ref_epoch, head, e, [&ref](uint32_t b) { ref.maps[b].clear(); });
+        head = roll(epoch, head, e, [&ring](uint32_t b) { ring.clear(b); });
+        ASSERT_EQ(head, ref_head);
+      } else if (r % 997 == 1) {
+        ring.clear_all();
+        for (auto& m : ref.maps) m.clear();
+      } else {
+        const uint64_t v = (r >> 16) % c.values;
+        Bitmap newest = ref.maps[head];
+        const bool ref_fresh = newest.add(v);
+        ref.maps[head].add(v);
+        ASSERT_EQ(ring.add(v, head), ref_fresh) << "seed " << c.seed << " step " << step;
+      }
+      for (uint32_t live = 0; live <= kBuckets; ++live) {
+        const Bitmap a = ring.live_union(head, live);
+        const Bitmap b = ref.live_union(head, live);
+        ASSERT_EQ(std::bit_cast<uint64_t>(a), std::bit_cast<uint64_t>(b)) << "seed " << c.seed << " step " << step;
+      }
+    }
+  }
+}
+
+// The packed report state answers as ReportState, for each kind on its own.
+TEST(PortScanState, PackedReportsAnswerAsReportState) {
+  const Duration interval = Duration::seconds(60);
+  // (kind, seconds after kT0) in order; both kinds interleaved.
+  const std::vector<std::pair<ReportKind, int64_t>> calls = {
+      {ReportKind::scan, 0},   {ReportKind::scan, 10},   {ReportKind::sweep, 20}, {ReportKind::scan, 60},
+      {ReportKind::sweep, 79}, {ReportKind::sweep, 80},  {ReportKind::scan, 119}, {ReportKind::scan, 120},
+      {ReportKind::scan, 500}, {ReportKind::sweep, 140}, {ReportKind::sweep, 30}, {ReportKind::scan, 1000}};
+  Entry e;
+  e.set_fast_head(3);
+  e.set_slow_head(2);
+  std::array<ReportState, 2> ref{};
+  for (const auto& [k, sec] : calls) {
+    const Timestamp t = kT0 + Duration::seconds(sec);
+    ReportState& r = ref[static_cast<size_t>(k)];
+    const bool want = r.due(t, interval);
+    EXPECT_EQ(e.due(k, t, interval), want) << sec;
+    EXPECT_EQ(e.reported(k), r.reported()) << sec;
+    EXPECT_EQ(e.is_update(k), r.is_update()) << sec;
+  }
+  EXPECT_EQ(e.fast_head(), 3u);  // the report counts share `heads` without touching the ring positions
+  EXPECT_EQ(e.slow_head(), 2u);
 }
 
 TEST(PortScanState, MajorityKindNeedsTwoThirds) {

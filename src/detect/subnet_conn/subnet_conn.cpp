@@ -72,28 +72,63 @@ struct TopAddress {
   uint16_t connections = 0;  // 0 = a free slot
 };
 
+// The two findings a prefix can have, each deduplicated on its own.
+enum class Episode : uint8_t { immediate = 0, persistent = 1 };
+
 struct PrefixState {
   uint32_t established = 0;     // the gauge: connections open now
   uint32_t sampled = 0;         // newest boundary (interval number, low 32 bits) written to history
   uint32_t immediate_hit = 0;   // last boundary whose sample was over threshold
   uint32_t persistent_hit = 0;  // last boundary whose history sum was over persistent_threshold
-  ReportState immediate;
-  ReportState persistent;
-  int64_t first_seen_ns = 0;                    // the first connection since the prefix was last forgotten
+  int64_t first_seen_ns = 0;    // the first connection since the prefix was last forgotten
+  // ReportState (detect/finding.hpp) per Episode, packed: the time of the last report here, the
+  // number of reports (0, 1, 2 = more) in `bits`, as whether there was one and whether the next
+  // is an update is all it is asked.
+  std::array<int64_t, 2> report_ns{};
   std::array<uint16_t, kMaxHistory> history{};  // samples, ring indexed by boundary % history_window
   state::DistinctBitmap<64> addresses;          // addresses that connected (estimate)
   std::array<uint16_t, kSamplePorts> ports{};   // server ports connected to (a sample)
-  uint8_t port_count = 0;
   std::array<TopAddress, kTopAddresses> top{};
+  uint8_t bits = 0;  // port_count (bits 0-2), reports of Episode::immediate (3-4) and ::persistent (5-6)
+
+  uint32_t port_count() const noexcept { return bits & 7u; }
+  void add_port(uint16_t port) noexcept {
+    ports[port_count()] = port;
+    bits = static_cast<uint8_t>((bits & ~7u) | (port_count() + 1));
+  }
+  // ReportState::reported / is_update / due, and a new episode (ReportState{}).
+  uint32_t reports(Episode e) const noexcept { return (bits >> shift(e)) & 3u; }
+  bool reported(Episode e) const noexcept { return reports(e) != 0; }
+  bool is_update(Episode e) const noexcept { return reports(e) > 1; }
+  bool due(Episode e, Timestamp now, Duration update_interval) noexcept {
+    int64_t& last = report_ns[static_cast<size_t>(e)];
+    const uint32_t n = reports(e);
+    if (n != 0 && now.ns - last < update_interval.ns) return false;
+    last = now.ns;
+    if (n < 2) set_reports(e, n + 1);
+    return true;
+  }
+  void end_episode(Episode e) noexcept {
+    report_ns[static_cast<size_t>(e)] = 0;
+    set_reports(e, 0);
+  }
+
+ private:
+  static int shift(Episode e) noexcept { return e == Episode::immediate ? 3 : 5; }
+  void set_reports(Episode e, uint32_t n) noexcept {
+    bits = static_cast<uint8_t>((bits & ~(3u << shift(e))) | (n << shift(e)));
+  }
 };
 
-// The size NOTES.md and the docs quote (x86-64).
-static_assert(sizeof(PrefixState) <= 160);
+// The size NOTES.md and the docs quote (x86-64): with the table's key, LRU links and index, 200
+// bytes per prefix.
+static_assert(sizeof(PrefixState) <= 144);
+static_assert(kSamplePorts < 8, "port_count has three bits");
 
 // A prefix holding connections (or with a finding open) is spared at eviction: its gauge would
 // be lost, and a flood of single connections from other prefixes must not hide it.
 bool keep_on_eviction(const PrefixState& s) noexcept {
-  return s.established != 0 || s.immediate.reported() || s.persistent.reported();
+  return s.established != 0 || s.reported(Episode::immediate) || s.reported(Episode::persistent);
 }
 
 class SubnetConnDetector final : public Detector {
@@ -153,9 +188,9 @@ class SubnetConnDetector final : public Detector {
     s->addresses.add(actor.hash());
     add_top(*s, host_part(actor));
     // The handshake's last step comes from the actor: the destination port is the server's.
-    if (s->port_count < kSamplePorts &&
-        std::find(s->ports.begin(), s->ports.begin() + s->port_count, m.dst_port) == s->ports.begin() + s->port_count) {
-      s->ports[s->port_count++] = m.dst_port;
+    const auto known = s->ports.begin() + s->port_count();
+    if (s->port_count() < kSamplePorts && std::find(s->ports.begin(), known, m.dst_port) == known) {
+      s->add_port(m.dst_port);
     }
   }
 
@@ -248,13 +283,13 @@ class SubnetConnDetector final : public Detector {
     if (persistent) s.persistent_hit = b;
     // An episode ends once its condition has not held for a whole history window; the next
     // time is a new first report.
-    if (s.immediate.reported() && b - s.immediate_hit >= h) s.immediate = ReportState{};
-    if (s.persistent.reported() && b - s.persistent_hit >= h) s.persistent = ReportState{};
-    if (over && s.immediate.due(now, settings_.update_interval)) {
-      report(key, s, kKindImmediate, s.immediate.is_update(), b, value, sum, now, out);
+    if (s.reported(Episode::immediate) && b - s.immediate_hit >= h) s.end_episode(Episode::immediate);
+    if (s.reported(Episode::persistent) && b - s.persistent_hit >= h) s.end_episode(Episode::persistent);
+    if (over && s.due(Episode::immediate, now, settings_.update_interval)) {
+      report(key, s, kKindImmediate, s.is_update(Episode::immediate), b, value, sum, now, out);
     }
-    if (persistent && s.persistent.due(now, settings_.update_interval)) {
-      report(key, s, kKindPersistent, s.persistent.is_update(), b, value, sum, now, out);
+    if (persistent && s.due(Episode::persistent, now, settings_.update_interval)) {
+      report(key, s, kKindPersistent, s.is_update(Episode::persistent), b, value, sum, now, out);
     }
     return sum;
   }
@@ -269,7 +304,7 @@ class SubnetConnDetector final : public Detector {
       f.kind = kind;
       f.ts = now;
       f.source_prefix = prefix;
-      if (s.port_count == 1) f.target_port = s.ports[0];
+      if (s.port_count() == 1) f.target_port = s.ports[0];
       f.proto = static_cast<uint8_t>(core::IpProto::tcp);
       f.severity = immediate ? Severity::high : Severity::medium;
       f.signature_id = immediate ? kSignatureImmediate : kSignaturePersistent;
@@ -302,7 +337,7 @@ class SubnetConnDetector final : public Detector {
       }
       e["top_addresses"] = std::move(tops);
       auto ports = nlohmann::ordered_json::array();
-      for (uint8_t i = 0; i < s.port_count; ++i) ports.push_back(s.ports[i]);
+      for (uint32_t i = 0; i < s.port_count(); ++i) ports.push_back(s.ports[i]);
       e["ports"] = std::move(ports);
       e["first_seen"] = core::format_iso8601(Timestamp{s.first_seen_ns});
       e["last_seen"] = core::format_iso8601(now);
@@ -346,7 +381,7 @@ void declare_config(config::Schema& schema) {
       .aggressive(int64_t{120})
       .paranoid(int64_t{25});
   s.integer("capacity", 65'536, 1'024, 16'777'216,
-            "Subnets tracked per worker (about 200 bytes each); only subnets with completed handshakes take room, "
+            "Subnets tracked per worker (200 bytes each); only subnets with completed handshakes take room, "
             "subnets holding connections are spared")
       .paranoid(int64_t{262'144});
   s.duration("update_interval", Duration::seconds(60), Duration::seconds(1), Duration::seconds(86'400),
