@@ -113,19 +113,19 @@ void Engine::process(const core::RawPacket& pkt) noexcept {
   ++totals_.ip_packets;
 
   const detect::ActorSide side = attribution_.actor_side(meta_);
+  detect::PacketContext ctx;
+  ctx.meta = &meta_;
+  ctx.actor = detect::actor_of(meta_, side);
+  ctx.from_actor = detect::from_actor(meta_, side);
   if (!target_detectors_.empty()) {
-    detect::PacketContext ctx;
-    ctx.meta = &meta_;
-    ctx.actor = detect::actor_of(meta_, side);
-    ctx.from_actor = detect::from_actor(meta_, side);
     ctx.probe = detect::classify_probe(meta_);
     for (auto& d : target_detectors_) d->on_packet(ctx, target_findings_);
   }
   if (inline_worker_) {
-    inline_worker_->on_packet(meta_, side);
+    inline_worker_->on_packet(ctx);
     return;
   }
-  WorkerThread& w = *threads_[shard_of(detect::actor_of(meta_, side))];
+  WorkerThread& w = *threads_[shard_of(ctx.actor)];
   w.batch().push_back({meta_, side});
   if (w.batch().size() >= WorkerThread::kBatch) w.submit();
 }

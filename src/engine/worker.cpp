@@ -28,11 +28,7 @@ Worker::Worker(const config::Config& cfg)
   }
 }
 
-void Worker::on_packet(const core::PacketMeta& meta, detect::ActorSide side) noexcept {
-  detect::PacketContext ctx;
-  ctx.meta = &meta;
-  ctx.actor = detect::actor_of(meta, side);
-  ctx.from_actor = detect::from_actor(meta, side);
+void Worker::on_packet(detect::PacketContext& ctx) noexcept {
   flows_.on_packet(ctx);
   const auto& route = routes_[route_of(detect::packet_interest(ctx, large_frame_), ctx.flow)];
   for (detect::Detector* d : route) d->on_packet(ctx, buffer_);
@@ -95,7 +91,13 @@ void WorkerThread::run() {
       queue_.pop_front();
     }
     cv_space_.notify_one();
-    for (const auto& item : job.items) worker_.on_packet(item.meta, item.side);
+    for (const auto& item : job.items) {
+      detect::PacketContext ctx;
+      ctx.meta = &item.meta;
+      ctx.actor = detect::actor_of(item.meta, item.side);
+      ctx.from_actor = detect::from_actor(item.meta, item.side);
+      worker_.on_packet(ctx);
+    }
     EpochResult result;
     if (job.tick) {
       worker_.on_tick(job.now);

@@ -41,8 +41,9 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // `side` says which address of `meta` is the actor (src or dst, never none).
-  void on_packet(const core::PacketMeta& meta, detect::ActorSide side) noexcept;
+  // `ctx` has meta, actor and from_actor set; the worker fills in flow and probe (and the
+  // detectors see it so).
+  void on_packet(detect::PacketContext& ctx) noexcept;
   void on_tick(core::Timestamp now) noexcept;
   std::vector<detect::Finding> take_findings() { return buffer_.take(); }
   NamedStats detector_stats() const;
@@ -64,7 +65,8 @@ class Worker {
   detect::FlowTracker flows_;
 };
 
-// One packet handed to a worker thread.
+// One packet handed to a worker thread. `side` says which address of `meta` is the actor (src or
+// dst, never none): a byte instead of a copy of the address.
 struct WorkItem {
   core::PacketMeta meta;
   detect::ActorSide side = detect::ActorSide::none;

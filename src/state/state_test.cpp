@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "core/ip_address.hpp"
 #include "state/bounded_table.hpp"
@@ -171,6 +174,57 @@ TEST(SlidingWindows, MatchSeparateWindowsWhileTimeGoesForward) {
       ASSERT_EQ(shared.sum(j, shape, now + Duration::seconds(3)), separate[j].sum(shape, now + Duration::seconds(3)));
     }
   }
+}
+
+// Against a plain list of events: with time going forward, a window holds exactly the events
+// of its newest min(shape.buckets, N) bucket epochs — for rings of several sizes, shapes that use
+// fewer buckets than the ring has, and queries later than the last event.
+template <size_t N>
+void check_against_event_list(uint32_t used_buckets, uint64_t seed) {
+  WindowShape shape;
+  shape.bucket_ns = Duration::millis(700).ns;
+  shape.buckets = used_buckets;
+  SlidingWindow<N, uint32_t> one;
+  SlidingWindows<N, 2, uint32_t> two;
+  std::deque<std::pair<int64_t, size_t>> events;  // (epoch, window) of the events still in a window
+  const int64_t n = std::min<int64_t>(used_buckets, N);
+  auto expected = [&](Timestamp t, size_t k) {
+    const int64_t e = shape.epoch(t);
+    uint64_t c = 0;
+    for (const auto& [ev, kk] : events) c += (kk == k && ev > e - n && ev <= e) ? 1 : 0;
+    return c;
+  };
+  uint64_t x = seed;
+  int64_t ms = 0;
+  for (int i = 0; i < 3000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    ms += static_cast<int64_t>((x >> 40) % 900);
+    if ((x >> 20) % 53 == 0) ms += static_cast<int64_t>((x >> 45) % 9000);
+    const Timestamp now = at(0) + Duration::millis(ms);
+    const size_t k = (x >> 30) % 2;
+    events.emplace_back(shape.epoch(now), k);
+    while (events.front().first <= shape.epoch(now) - n) events.pop_front();  // slid out for good
+    if (k == 0) one.add(shape, now);
+    two.add(k, shape, now);
+    for (int64_t later : {0, 650, 1400, 3000, 6000}) {
+      const Timestamp t = now + Duration::millis(later);
+      ASSERT_EQ(one.sum(shape, t), expected(t, 0)) << "N " << N << " event " << i << " +" << later;
+      const auto all = two.sums(shape, t);
+      for (size_t j = 0; j < 2; ++j) {
+        ASSERT_EQ(two.sum(j, shape, t), expected(t, j)) << "N " << N << " event " << i << " +" << later;
+        ASSERT_EQ(all[j], expected(t, j));
+      }
+    }
+  }
+}
+
+TEST(SlidingWindows, HoldExactlyTheEventsOfTheirNewestBuckets) {
+  check_against_event_list<8>(8, 1);
+  check_against_event_list<8>(5, 2);
+  check_against_event_list<12>(12, 3);
+  check_against_event_list<12>(20, 4);  // a shape wider than the ring: the ring's size counts
+  check_against_event_list<1>(1, 5);
+  check_against_event_list<3>(2, 6);
 }
 
 TEST(SlidingWindows, LateEventsGoToTheNewestBucketOfAny) {

@@ -73,7 +73,6 @@ void FlowTracker::on_packet(PacketContext& ctx) noexcept {
       key.actor_port = m.src_port;
       key.peer_port = m.dst_port;
     }
-    on_from_actor(ctx, key);
   } else {
     key.actor = m.dst;
     key.peer = m.src;
@@ -81,67 +80,69 @@ void FlowTracker::on_packet(PacketContext& ctx) noexcept {
       key.actor_port = m.dst_port;
       key.peer_port = m.src_port;
     }
-    on_to_actor(ctx, key);
+  }
+  // One lookup (and one copy of the table code) for both directions.
+  const uint64_t h = table_.hash_of(key);
+  Flow* f = table_.find(key, h, m.ts);
+  if (ctx.from_actor) {
+    on_from_actor(ctx, key, h, f);
+  } else {
+    on_to_actor(ctx, key, h, f);
   }
 }
 
-void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept {
+inline void FlowTracker::on_from_actor(PacketContext& ctx, const FlowKey& key, uint64_t h, Flow* f) noexcept {
   const core::PacketMeta& m = *ctx.meta;
-  const uint64_t h = table_.hash_of(key);
-  Flow* f = table_.find(key, h, m.ts);
-  if (f == nullptr) {
-    const ProbeKind kind = classify_probe(m);
-    // ICMP other than echo and TCP answers (SYN-ACK, RST) start nothing.
-    if (kind == ProbeKind::none) return;
-    const uint32_t slot = table_.insert_absent_slot(key, h, m.ts);
-    f = &table_.value_at(slot);
-    f->state = FlowState::probing;
-    f->probe = kind;
-    f->started_ns = m.ts.ns;
-    ctx.flow = FlowEvent::probe;
-    ctx.probe = kind;
-    ++counters_.probes;
-    if (pending_.empty()) return;
-    if (pending_size_ == pending_.size()) {  // full: the oldest waiter loses its timeout
-      pending_head_ = (pending_head_ + 1) % pending_.size();
-      --pending_size_;
-      ++counters_.pending_dropped;
+  if (f != nullptr) {
+    if (f->state == FlowState::peer_opened || !m.is_tcp()) return;
+    const uint8_t fl = m.tcp_flags;
+    const bool syn = (fl & kSyn) && !(fl & kAck);
+    if (syn && (f->state == FlowState::closed || f->state == FlowState::refused)) {
+      // The same ports used again for a new connection: a new first contact (below).
+      table_.erase(key);
+    } else {
+      if (f->state == FlowState::established) {
+        if (fl & (kFin | kRst)) {
+          f->state = FlowState::closed;
+          ctx.flow = FlowEvent::closed;
+        }
+        return;
+      }
+      // The handshake's third step: a plain ACK on a flow the actor opened with a SYN, after the
+      // peer's SYN-ACK (acknowledging it when we saw it).
+      const bool plain_ack = (fl & kAck) && !(fl & (kSyn | kRst | kFin));
+      if (plain_ack && f->probe == ProbeKind::syn && f->synack_seen &&
+          (f->state == FlowState::answered || f->state == FlowState::probing) && m.tcp_ack == f->synack_seq + 1) {
+        f->state = FlowState::established;
+        ctx.flow = FlowEvent::established;
+        ++counters_.established;
+      }
+      return;
     }
-    pending_[(pending_head_ + pending_size_) % pending_.size()] = {slot, m.ts.ns};
-    ++pending_size_;
-    return;
   }
-  if (f->state == FlowState::peer_opened || !m.is_tcp()) return;
-  const uint8_t fl = m.tcp_flags;
-  const bool syn = (fl & kSyn) && !(fl & kAck);
-  if (syn && (f->state == FlowState::closed || f->state == FlowState::refused)) {
-    // The same ports used again for a new connection: a new first contact.
-    table_.erase(key);
-    on_from_actor(ctx, key);
-    return;
+  const ProbeKind kind = classify_probe(m);
+  // ICMP other than echo and TCP answers (SYN-ACK, RST) start nothing.
+  if (kind == ProbeKind::none) return;
+  const uint32_t slot = table_.insert_absent_slot(key, h, m.ts);
+  f = &table_.value_at(slot);
+  f->state = FlowState::probing;
+  f->probe = kind;
+  f->started_ns = m.ts.ns;
+  ctx.flow = FlowEvent::probe;
+  ctx.probe = kind;
+  ++counters_.probes;
+  if (pending_.empty()) return;
+  if (pending_size_ == pending_.size()) {  // full: the oldest waiter loses its timeout
+    pending_head_ = (pending_head_ + 1) % pending_.size();
+    --pending_size_;
+    ++counters_.pending_dropped;
   }
-  if (f->state == FlowState::established) {
-    if (fl & (kFin | kRst)) {
-      f->state = FlowState::closed;
-      ctx.flow = FlowEvent::closed;
-    }
-    return;
-  }
-  // The handshake's third step: a plain ACK on a flow the actor opened with a SYN, after the
-  // peer's SYN-ACK (acknowledging it when we saw it).
-  const bool plain_ack = (fl & kAck) && !(fl & (kSyn | kRst | kFin));
-  if (plain_ack && f->probe == ProbeKind::syn && f->synack_seen &&
-      (f->state == FlowState::answered || f->state == FlowState::probing) && m.tcp_ack == f->synack_seq + 1) {
-    f->state = FlowState::established;
-    ctx.flow = FlowEvent::established;
-    ++counters_.established;
-  }
+  pending_[(pending_head_ + pending_size_) % pending_.size()] = {slot, m.ts.ns};
+  ++pending_size_;
 }
 
-void FlowTracker::on_to_actor(PacketContext& ctx, const FlowKey& key) noexcept {
+inline void FlowTracker::on_to_actor(PacketContext& ctx, const FlowKey& key, uint64_t h, Flow* f) noexcept {
   const core::PacketMeta& m = *ctx.meta;
-  const uint64_t h = table_.hash_of(key);
-  Flow* f = table_.find(key, h, m.ts);
   if (f == nullptr) {
     // The peer opens a flow towards the actor: remember it, so the actor's answers are answers.
     const ProbeKind kind = classify_probe(m);

@@ -134,8 +134,9 @@ class FlowTracker {
     int64_t started_ns;
   };
   void on_icmp_error(PacketContext& ctx) noexcept;
-  void on_from_actor(PacketContext& ctx, const FlowKey& key) noexcept;
-  void on_to_actor(PacketContext& ctx, const FlowKey& key) noexcept;
+  // `f` is the key's flow (already found, so touched), or nullptr; `h` = table_.hash_of(key).
+  void on_from_actor(PacketContext& ctx, const FlowKey& key, uint64_t h, Flow* f) noexcept;
+  void on_to_actor(PacketContext& ctx, const FlowKey& key, uint64_t h, Flow* f) noexcept;
   void notice(FlowEvent ev, const FlowKey& key, const Flow& f, core::Timestamp ts);
 
   FlowSettings settings_;
