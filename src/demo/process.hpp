@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "sys/command.hpp"
+#include "sys/netns.hpp"
 
 namespace picket::demo {
 
@@ -28,15 +30,12 @@ using std::chrono::milliseconds;
 // Set by the SIGINT/SIGTERM handler (or a test); every wait in the demo checks it.
 using StopFlag = std::atomic<bool>;
 
-struct CommandResult {
-  int exit_code = -1;  // -1: could not start, killed, or timed out
-  std::string output;  // stdout and stderr together (at most 1 MiB kept)
-};
-
-// Runs argv (no shell) and waits at most `limit`; a child still running then is killed by PID.
-CommandResult run_command(const std::vector<std::string>& argv, milliseconds limit = milliseconds(10000));
-// The argument vector as a shell-like line, for error messages.
-std::string join_argv(const std::vector<std::string>& argv);
+// Commands and namespaces come from src/sys (shared with the kernel tests).
+using sys::CommandResult;
+using sys::in_netns;
+using sys::enter_netns;
+using sys::join_argv;
+using sys::run_command;
 
 // A long-running child (picket run). Its stdout and stderr go to `log_path`.
 class Child {
@@ -62,27 +61,6 @@ class Child {
   pid_t pid_ = -1;
   std::string status_;
 };
-
-// Joins /run/netns/NAME on the calling thread.
-core::Result<void> enter_netns(const std::string& name);
-
-// Runs fn() on a fresh thread inside namespace `name`; fn returns a core::Result<T>.
-template <typename F>
-auto in_netns(const std::string& name, F fn) -> decltype(fn()) {
-  using R = decltype(fn());
-  std::optional<R> out;
-  std::string join_error;
-  std::thread t([&] {
-    if (auto r = enter_netns(name); !r) {
-      join_error = r.error().message;
-      return;
-    }
-    out.emplace(fn());
-  });
-  t.join();
-  if (!out) return R(core::make_error(join_error));
-  return std::move(*out);
-}
 
 // Sleeps up to `d`, waking early (returning false) when `stop` is set.
 bool sleep_unless_stopped(milliseconds d, const StopFlag& stop);

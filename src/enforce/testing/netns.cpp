@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sys/tcp.hpp"
+
 namespace picket::enforce::testing {
 
 namespace {
@@ -27,106 +29,16 @@ int64_t ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
-socklen_t fill_sockaddr(const core::IpAddress& a, uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  if (a.is_v4()) {
-    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
-    s->sin_family = AF_INET;
-    s->sin_port = htons(port);
-    std::memcpy(&s->sin_addr, a.bytes().data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
-  s->sin6_family = AF_INET6;
-  s->sin6_port = htons(port);
-  std::memcpy(&s->sin6_addr, a.bytes().data(), 16);
-  return sizeof(sockaddr_in6);
-}
-
-// A non-blocking TCP socket bound to src, connect() started towards dst:port.
-core::Result<core::UniqueFd> start_connect(const core::IpAddress& src, const core::IpAddress& dst, uint16_t port) {
-  core::UniqueFd fd(socket(src.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return core::make_error("socket: " + errno_text());
-  sockaddr_storage ss;
-  socklen_t len = fill_sockaddr(src, 0, ss);
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) {
-    return core::make_error(fmt::format("bind {}: {}", src.to_string(), errno_text()));
-  }
-  len = fill_sockaddr(dst, port, ss);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS) {
-    return core::make_error(fmt::format("connect {}: {}", dst.to_string(), errno_text()));
-  }
-  return fd;
-}
-
-bool connected(int fd) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-}
+using sys::fill_sockaddr;
+using sys::start_connect;
+bool connected(int fd) { return sys::socket_error(fd) == 0; }
 
 }  // namespace
-
-CommandResult run_command(const std::vector<std::string>& argv, milliseconds limit) {
-  CommandResult out;
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return out;
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return out;
-  }
-  if (pid == 0) {
-    dup2(pipefd[1], 1);
-    dup2(pipefd[1], 2);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(pipefd[1]);
-  const auto t0 = std::chrono::steady_clock::now();
-  bool timed_out = false;
-  char buf[4096];
-  for (;;) {
-    int64_t left = limit.count() - ms_since(t0);
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{pipefd[0], POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(left));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      timed_out = r == 0;
-      break;
-    }
-    ssize_t n = read(pipefd[0], buf, sizeof buf);
-    if (n <= 0) break;
-    out.output.append(buf, static_cast<size_t>(n));
-  }
-  close(pipefd[0]);
-  if (timed_out) kill(pid, SIGKILL);  // only the child this function started
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!timed_out && WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
-  return out;
-}
 
 std::string kernel_test_skip_reason() {
   if (geteuid() != 0) return "needs root (network namespaces and nftables)";
   if (run_command({"ip", "-V"}).exit_code != 0) return "no `ip` command (iproute2)";
   if (run_command({"nft", "--version"}).exit_code != 0) return "no `nft` command (nftables)";
-  return {};
-}
-
-core::Result<void> join_netns(const std::string& name) {
-  core::UniqueFd fd(open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return core::make_error(fmt::format("open netns {}: {}", name, errno_text()));
-  if (setns(fd.get(), CLONE_NEWNET) < 0) return core::make_error(fmt::format("setns {}: {}", name, errno_text()));
   return {};
 }
 

@@ -18,41 +18,22 @@
 
 #include "core/ip_address.hpp"
 #include "core/result.hpp"
+#include "sys/command.hpp"
+#include "sys/netns.hpp"
 #include "core/unique_fd.hpp"
 
 namespace picket::enforce::testing {
 
 using std::chrono::milliseconds;
 
-struct CommandResult {
-  int exit_code = -1;   // -1: could not run or timed out (then killed)
-  std::string output;   // stdout and stderr
-};
-// Runs argv (no shell) with a time limit; kills the child (by its PID) when the limit passes.
-CommandResult run_command(const std::vector<std::string>& argv, milliseconds limit = milliseconds(10000));
+// Commands and namespaces come from src/sys (shared with the live demo).
+using sys::CommandResult;
+using sys::in_netns;
+using sys::run_command;
+inline core::Result<void> join_netns(const std::string& name) { return sys::enter_netns(name); }
 
 // Why kernel tests cannot run here ("needs root", "no `ip` command", ...), empty when they can.
 std::string kernel_test_skip_reason();
-
-// Joins the namespace `name` (/run/netns/NAME) on a fresh thread and runs fn() there; fn returns
-// a core::Result<T>, and so does in_netns (an Error when the namespace cannot be joined).
-core::Result<void> join_netns(const std::string& name);
-template <typename F>
-auto in_netns(const std::string& name, F fn) -> decltype(fn()) {
-  using R = decltype(fn());
-  std::optional<R> out;
-  std::string join_error;
-  std::thread t([&] {
-    if (auto r = join_netns(name); !r) {
-      join_error = r.error().message;
-      return;
-    }
-    out.emplace(fn());
-  });
-  t.join();
-  if (!out) return R(core::make_error(join_error));
-  return std::move(*out);
-}
 
 // The topology every kernel test uses:
 //   host ns: veth "pk0"  198.18.0.1/16  2001:db8::1/64              (where the enforcer runs)
