@@ -1,6 +1,7 @@
 #include "engine/engine.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include <nlohmann/json.hpp>
 
@@ -58,6 +59,7 @@ Engine::Engine(const config::Config& cfg, EngineSettings settings, int link_type
     inline_worker_ = std::make_unique<Worker>(cfg);
   } else {
     for (uint32_t i = 0; i < settings_.workers; ++i) threads_.push_back(std::make_unique<WorkerThread>(cfg));
+    if (std::has_single_bit(settings_.workers)) shard_mask_ = settings_.workers - 1;
   }
 }
 
@@ -65,7 +67,9 @@ Engine::~Engine() = default;
 
 size_t Engine::shard_of(const core::IpAddress& actor) const noexcept {
   const int len = actor.is_v6() ? settings_.shard_prefix_v6 : settings_.shard_prefix_v4;
-  return static_cast<size_t>(state::mix64(actor.masked(len).hash()) % threads_.size());
+  const uint64_t h = state::mix64(actor.masked(len).hash());
+  // The same shard as h % workers, without a 64-bit division per packet when workers is a power of two.
+  return static_cast<size_t>(shard_mask_ != 0 ? h & shard_mask_ : h % threads_.size());
 }
 
 void Engine::start(Timestamp ts) {

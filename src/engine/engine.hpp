@@ -133,6 +133,7 @@ class Engine {
   FindingBuffer target_findings_;
   std::unique_ptr<Worker> inline_worker_;                 // workers == 1
   std::vector<std::unique_ptr<WorkerThread>> threads_;    // workers > 1
+  uint64_t shard_mask_ = 0;  // workers - 1 when workers is a power of two (> 1), else 0
   core::PacketMeta meta_;
   EngineTotals totals_;
   core::Timestamp now_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "detect/testing/harness.hpp"
 #include "output/sinks.hpp"
 #include "sim/packet_builder.hpp"
 
@@ -45,6 +46,26 @@ struct Fixture {
 };
 
 std::vector<uint8_t> good_frame() { return sim::PacketBuilder().ipv4(kA, kB).tcp(40000, 80, 0x02).build(); }
+
+// Sharding takes a mask when the worker count is a power of two and a modulo otherwise; either
+// way every count writes the alerts one worker writes (the scenario tests check 1 against 2).
+TEST(Engine, AnyNumberOfWorkersWritesTheSameAlerts) {
+  const config::Config cfg = detect::testing::test_config();
+  sim::ScenarioOptions opts;
+  opts.packets = 60'000;
+  std::vector<std::string> one;
+  for (uint32_t workers : {1u, 2u, 3u, 4u}) {
+    SCOPED_TRACE(workers);
+    const auto run = detect::testing::run_engine(cfg, "mixed", opts, workers);
+    const auto lines = detect::testing::alert_lines(run.events);
+    if (workers == 1) {
+      one = lines;
+      ASSERT_FALSE(one.empty());
+    } else {
+      EXPECT_EQ(lines, one);
+    }
+  }
+}
 
 TEST(Engine, StatsEventsFollowPacketTimeNotWallClock) {
   EngineSettings s;
