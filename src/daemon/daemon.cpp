@@ -240,9 +240,9 @@ void Daemon::Impl::configure_scan_trap(Timestamp now) {
   const auto& ps = policy->settings();
   auto it = ps.detectors.find("port_scan");
   const bool scanners_banned = it != ps.detectors.end() && it->second.action == policy::Action::block;
-  t.enabled = settings.scan_trap && !ps.dry_run && scanners_banned;
-  t.closed_ports = settings.scan_trap_closed_ports;
-  t.hold_ms = static_cast<uint64_t>(settings.scan_trap_hold.ns / 1'000'000);
+  t.enabled = settings.scan_trap.enabled && !ps.dry_run && scanners_banned;
+  t.closed_ports = settings.scan_trap.closed_ports;
+  t.hold_ms = static_cast<uint64_t>(settings.scan_trap.hold.ns / 1'000'000);
   t.exempt = ps.allowlist;  // home_net, policy.allowlist, this host's addresses and gateways
   const bool was = bundle.nftables->scan_trap().enabled;
   if (auto r = bundle.nftables->set_scan_trap(std::move(t)); !r) {
@@ -253,10 +253,10 @@ void Daemon::Impl::configure_scan_trap(Timestamp now) {
   const bool on = bundle.nftables->scan_trap().enabled;
   if (on) {
     log(fmt::format("scan trap: on (a source past {} closed ports in a burst is dropped by the kernel for {})",
-                    settings.scan_trap_closed_ports, core::format_duration(settings.scan_trap_hold)));
-  } else if (was || settings.scan_trap) {
+                    settings.scan_trap.closed_ports, core::format_duration(settings.scan_trap.hold)));
+  } else if (was || settings.scan_trap.enabled) {
     log(std::string("scan trap: off (") +
-        (!settings.scan_trap ? "enforce.scan_trap.enabled: false"
+        (!settings.scan_trap.enabled ? "enforce.scan_trap.enabled: false"
                              : ps.dry_run ? "IDS mode" : "policy does not block port_scan") + ")");
   }
 }
@@ -401,26 +401,23 @@ core::Result<void> Daemon::Impl::do_reload(Timestamp now) {
     return {};
   }
   auto res = config::load_file(*opts.schema, opts.config_path);
-  if (!res.errors.empty()) {
-    std::vector<std::string> errs;
-    for (const auto& e : res.errors) {
-      log("reload: " + e.to_string());
-      errs.push_back(e.to_string());
-    }
-    log(fmt::format("reload: {}: {} error(s); the running configuration stays", opts.config_path, res.errors.size()));
+  // Everything that can reject the file is checked before anything changes: the schema's errors,
+  // then the alert destinations' own checks (URL schemes, password files).
+  std::vector<std::string> errs;
+  for (const auto& e : res.errors) errs.push_back(e.to_string());
+  std::optional<alert::Settings> fresh_alerts;
+  if (errs.empty()) {
+    auto as = alert::parse_settings(*res.config);
+    if (as) fresh_alerts = std::move(as).value();
+    else errs.push_back("alerts: " + as.error().message);
+  }
+  if (!errs.empty()) {
+    for (const auto& e : errs) log("reload: " + e);
+    log(fmt::format("reload: {}: {} error(s); the running configuration stays", opts.config_path, errs.size()));
     emit(daemon_event(now, "config", "reload_rejected", Json{{"file", opts.config_path}, {"errors", errs}}));
     std::string joined = opts.config_path + ": the running configuration stays:";
     for (const auto& e : errs) joined += "\n  " + e;
     return core::make_error(joined);
-  }
-  auto fresh_alerts = alert::parse_settings(*res.config);
-  if (!fresh_alerts) {
-    log("reload: alerts: " + fresh_alerts.error().message);
-    log(fmt::format("reload: {}: the running configuration stays", opts.config_path));
-    emit(daemon_event(now, "config", "reload_rejected",
-                      Json{{"file", opts.config_path}, {"errors", Json::array({fresh_alerts.error().message})}}));
-    return core::make_error(opts.config_path + ": the running configuration stays:\n  alerts: " +
-                            fresh_alerts.error().message);
   }
   const DaemonSettings fresh = DaemonSettings::from_config(*res.config);
   if (fresh.capture_method != settings.capture_method || fresh.interfaces != settings.interfaces ||
@@ -435,13 +432,11 @@ core::Result<void> Daemon::Impl::do_reload(Timestamp now) {
   cfg_storage = std::move(*res.config);
   settings.on_exit = fresh.on_exit;
   settings.scan_trap = fresh.scan_trap;
-  settings.scan_trap_closed_ports = fresh.scan_trap_closed_ports;
-  settings.scan_trap_hold = fresh.scan_trap_hold;
   settings.flush_interval = fresh.flush_interval;
   settings.store_maintenance = fresh.store_maintenance;
   build_pipeline(now);
   responder->requeue(carried);
-  replace_alerts(std::move(fresh_alerts).value());
+  replace_alerts(std::move(*fresh_alerts));
   if (conn_table) {
     conn = detect::conn_settings(cfg());
     try {

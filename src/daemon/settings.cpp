@@ -94,9 +94,9 @@ DaemonSettings DaemonSettings::from_config(const config::Config& cfg) {
   d.backend = b == "ipset" ? Backend::ipset : b == "exec" ? Backend::exec : b == "dry-run" ? Backend::dry_run : Backend::nftables;
   d.on_exit = cfg.string("enforce.on_exit") == "keep" ? OnExit::keep : OnExit::remove;
   d.conntrack_cleanup = cfg.boolean("enforce.conntrack_cleanup");
-  d.scan_trap = cfg.boolean("enforce.scan_trap.enabled");
-  d.scan_trap_closed_ports = static_cast<uint32_t>(cfg.integer("enforce.scan_trap.closed_ports"));
-  d.scan_trap_hold = cfg.duration("enforce.scan_trap.hold");
+  d.scan_trap.enabled = cfg.boolean("enforce.scan_trap.enabled");
+  d.scan_trap.closed_ports = static_cast<uint32_t>(cfg.integer("enforce.scan_trap.closed_ports"));
+  d.scan_trap.hold = cfg.duration("enforce.scan_trap.hold");
   d.drop_capabilities = cfg.boolean("daemon.drop_capabilities");
   d.control_enabled = cfg.boolean("control.enabled");
   d.control_socket = cfg.string("control.socket");

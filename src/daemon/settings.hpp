@@ -31,9 +31,11 @@ struct DaemonSettings {
   Backend backend = Backend::nftables;
   OnExit on_exit = OnExit::remove;
   bool conntrack_cleanup = true;
-  bool scan_trap = true;                 // enforce.scan_trap.* (nftables only)
-  uint32_t scan_trap_closed_ports = 6;
-  core::Duration scan_trap_hold = core::Duration::seconds(60);
+  struct ScanTrap {                      // enforce.scan_trap.* (nftables only)
+    bool enabled = true;
+    uint32_t closed_ports = 6;
+    core::Duration hold = core::Duration::seconds(60);
+  } scan_trap;
 
   bool drop_capabilities = true;
 
