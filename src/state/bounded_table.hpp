@@ -17,8 +17,11 @@
 // protect entries; the default protects none.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <bit>
 #include <cstring>
+#include <memory>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -56,11 +59,19 @@ class BoundedTable {
   static constexpr uint32_t kFree = 0xFFFFFFFEu;  // `prev` of a slot that holds no entry
   static constexpr int kMaxSkips = 8;
 
-  explicit BoundedTable(uint32_t capacity) : capacity_(capacity < 1 ? 1 : capacity) {
+  explicit BoundedTable(uint32_t capacity) : capacity_(std::clamp<uint32_t>(capacity, 1, kMaxCapacity)) {
     slots_.resize(capacity_);
     uint64_t n = 1;
     while (n < uint64_t{capacity_} * 2) n <<= 1;
-    index_.assign(n, kEmpty);
+    index_cells_ = n;
+    index_ = std::make_unique<uint32_t[]>(n);  // all kEmptyCell (0)
+    slot_bits_ = static_cast<uint32_t>(std::bit_width(capacity_));  // slot + 1 <= capacity < 2^slot_bits
+    const uint32_t spare = 32 - slot_bits_;
+    dist_bits_ = std::min<uint32_t>(4, spare / 2);
+    slot_mask_ = (uint32_t{1} << slot_bits_) - 1;
+    dist_max_ = (uint32_t{1} << dist_bits_) - 1;
+    tag_shift_ = slot_bits_ + dist_bits_;
+    tag_mask_ = ~uint32_t{0} << tag_shift_;
     mask_ = n - 1;
     for (uint32_t i = 0; i < capacity_; ++i) {
       slots_[i].next = i + 1 < capacity_ ? i + 1 : kNil;
@@ -77,7 +88,7 @@ class BoundedTable {
   uint32_t capacity() const noexcept { return capacity_; }
   const TableStats& stats() const noexcept { return stats_; }
   // Bytes held by the table (slots and index), fixed at construction.
-  size_t memory_bytes() const noexcept { return slots_.size() * sizeof(Slot) + index_.size() * sizeof(uint64_t); }
+  size_t memory_bytes() const noexcept { return slots_.size() * sizeof(Slot) + index_cells_ * sizeof(uint32_t); }
 
   // The entry for `key`, marked as seen at `now`; nullptr if absent.
   Value* find(const Key& key, core::Timestamp now) noexcept { return find(key, hash_of(key), now); }
@@ -124,13 +135,27 @@ class BoundedTable {
   // The entry for `key`, inserted (default-constructed) if absent, evicting if full.
   // Returns the value and whether it was inserted.
   std::pair<Value*, bool> find_or_insert(const Key& key, core::Timestamp now) noexcept {
+    core::Timestamp previous;
+    return find_or_insert(key, now, previous);
+  }
+  // The same, also telling when the entry was last seen before this call (`now` when inserted):
+  // state that moves only when its entry is seen can be derived from that time instead of stored.
+  std::pair<Value*, bool> find_or_insert(const Key& key, core::Timestamp now, core::Timestamp& previous) noexcept {
     const uint64_t h = mixed_hash(key);
     uint32_t i = lookup(key, h);
     if (i != kNil) {
+      previous = slots_[i].last_seen;
       touch(i, now);
       return {&slots_[i].value, false};
     }
+    previous = now;
     return {&slots_[insert_slot(key, h, now)].value, true};
+  }
+  // When the entry holding `v` (a value of this table) was last seen: the latest `now` it was
+  // found or inserted with.
+  core::Timestamp last_seen(const Value& v) const noexcept {
+    const auto offset = reinterpret_cast<const char*>(&v) - reinterpret_cast<const char*>(&slots_[0].value);
+    return slots_[static_cast<size_t>(offset) / sizeof(Slot)].last_seen;
   }
 
   bool erase(const Key& key) noexcept {
@@ -169,7 +194,15 @@ class BoundedTable {
   }
 
  private:
-  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  // The index: 32-bit cells in linear probing order, each packing
+  //   slot + 1 (low slot_bits_; 0 is an empty cell),
+  //   the distance from the cell's home position (dist_bits_; dist_max_ means "that or more": the
+  //     home is then recomputed from the slot's key),
+  //   a tag of the key's hash (the remaining high bits), so most mismatches are rejected without
+  //     reading the slot.
+  // Erasing shifts cells back without reading their slots while their distance fits.
+  static constexpr uint32_t kEmptyCell = 0;
+  static constexpr uint32_t kMaxCapacity = (uint32_t{1} << 28) - 1;  // leaves 4 bits of distance and tag
 
   // No stored hash: removal recomputes it from the key (8 bytes less per entry; the hash is
   // cheap next to the cache miss of reading the slot, which removal pays anyway).
@@ -204,48 +237,56 @@ class BoundedTable {
     }
   }
 
-  // Index entries pack the slot number (low 32 bits) with the hash's top bits (high 32) so most
-  // mismatches are rejected without touching the slot. The home position is taken from those
-  // same top bits, so an index entry alone says where it belongs: erasing shifts entries back
-  // without reading their slots (one cache miss each on a table larger than the cache).
-  static uint64_t pack(uint64_t h, uint32_t i) noexcept { return (h & 0xFFFFFFFF00000000ULL) | i; }
   uint64_t home_of(uint64_t h) const noexcept { return (h >> 32) & mask_; }
+  uint32_t tag_of(uint64_t h) const noexcept { return (static_cast<uint32_t>(h) << tag_shift_) & tag_mask_; }
+  uint32_t cell(uint64_t h, uint64_t dist, uint32_t i) const noexcept {
+    return tag_of(h) | (static_cast<uint32_t>(std::min<uint64_t>(dist, dist_max_)) << slot_bits_) | (i + 1);
+  }
+  static uint32_t slot_of_cell(uint32_t c, uint32_t slot_mask) noexcept { return (c & slot_mask) - 1; }
+  // The home position of the cell at `pos`.
+  uint64_t home_of_cell(uint32_t c, uint64_t pos) const noexcept {
+    const uint32_t d = (c >> slot_bits_) & dist_max_;
+    if (d < dist_max_) return (pos - d) & mask_;
+    return home_of(mixed_hash(slots_[slot_of_cell(c, slot_mask_)].key));
+  }
 
   uint32_t lookup(const Key& key, uint64_t h) const noexcept {
-    const uint64_t tag = h & 0xFFFFFFFF00000000ULL;
+    const uint32_t tag = tag_of(h);
     for (uint64_t pos = home_of(h);; pos = (pos + 1) & mask_) {
-      const uint64_t e = index_[pos];
-      if (e == kEmpty) return kNil;
-      if ((e & 0xFFFFFFFF00000000ULL) == tag) {
-        const uint32_t i = static_cast<uint32_t>(e);
+      const uint32_t c = index_[pos];
+      if (c == kEmptyCell) return kNil;
+      if ((c & tag_mask_) == tag) {
+        const uint32_t i = slot_of_cell(c, slot_mask_);
         if (slots_[i].key == key) return i;
       }
     }
   }
 
   void index_insert(uint64_t h, uint32_t i) noexcept {
-    uint64_t pos = home_of(h);
-    while (index_[pos] != kEmpty) pos = (pos + 1) & mask_;
-    index_[pos] = pack(h, i);
+    const uint64_t home = home_of(h);
+    uint64_t pos = home;
+    while (index_[pos] != kEmptyCell) pos = (pos + 1) & mask_;
+    index_[pos] = cell(h, (pos - home) & mask_, i);
   }
 
   void index_erase(uint64_t h, uint32_t i) noexcept {
     uint64_t pos = home_of(h);
-    while (index_[pos] == kEmpty || static_cast<uint32_t>(index_[pos]) != i) pos = (pos + 1) & mask_;
+    while (index_[pos] == kEmptyCell || slot_of_cell(index_[pos], slot_mask_) != i) pos = (pos + 1) & mask_;
     // Backward-shift deletion keeps probe sequences intact without tombstones.
     uint64_t hole = pos;
     for (uint64_t next = (hole + 1) & mask_;; next = (next + 1) & mask_) {
-      const uint64_t e = index_[next];
-      if (e == kEmpty) break;
-      const uint64_t home = home_of(e);
-      // Move e into the hole if its home position is not in (hole, next].
+      const uint32_t c = index_[next];
+      if (c == kEmptyCell) break;
+      const uint64_t home = home_of_cell(c, next);
+      // Move c into the hole if its home position is not in (hole, next].
       const bool in_range = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
       if (!in_range) {
-        index_[hole] = e;
+        const uint32_t d = static_cast<uint32_t>(std::min<uint64_t>((hole - home) & mask_, dist_max_));
+        index_[hole] = (c & ~(dist_max_ << slot_bits_)) | (d << slot_bits_);
         hole = next;
       }
     }
-    index_[hole] = kEmpty;
+    index_[hole] = kEmptyCell;
   }
 
   void unlink(uint32_t i) noexcept {
@@ -296,8 +337,15 @@ class BoundedTable {
 
   uint32_t capacity_;
   std::vector<Slot> slots_;
-  std::vector<uint64_t> index_;
+  std::unique_ptr<uint32_t[]> index_;
+  uint64_t index_cells_ = 0;
   uint64_t mask_ = 0;
+  uint32_t slot_bits_ = 0;
+  uint32_t dist_bits_ = 0;
+  uint32_t slot_mask_ = 0;
+  uint32_t dist_max_ = 0;
+  uint32_t tag_shift_ = 0;
+  uint32_t tag_mask_ = 0;
   uint32_t head_ = kNil;
   uint32_t tail_ = kNil;
   uint32_t free_ = kNil;

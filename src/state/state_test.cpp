@@ -114,6 +114,57 @@ TEST(BoundedTable, RandomOperationsMatchAReferenceSet) {
   for (uint32_t k = 0; k < 400; ++k) EXPECT_EQ(t.peek(k) != nullptr, ref.count(k) == 1) << k;
 }
 
+// Every key's hash has one of four home positions and one of two tags: probe runs far longer than
+// a cell's distance field holds, so erasing must fall back to the keys to find where cells belong.
+struct ClusteredHash {
+  uint64_t operator()(uint32_t k) const noexcept { return (uint64_t{k % 4} << 32) | (k % 2); }
+};
+}  // namespace
+template <>
+inline constexpr bool hash_is_mixed<ClusteredHash> = true;  // used as it is: the clusters stay
+namespace {
+
+TEST(BoundedTable, LongProbeRunsMatchAReferenceSet) {
+  BoundedTable<uint32_t, Entry, ClusteredHash> t(256);
+  std::set<uint32_t> ref;
+  uint64_t x = 987654321;
+  for (int i = 0; i < 50'000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const uint32_t k = static_cast<uint32_t>(x >> 33) % 200;
+    if ((x >> 20) % 3 == 0) {
+      ASSERT_EQ(t.erase(k), ref.erase(k) == 1) << i;
+    } else {
+      t.find_or_insert(k, at(i));
+      ref.insert(k);
+    }
+  }
+  EXPECT_EQ(t.size(), ref.size());
+  for (uint32_t k = 0; k < 200; ++k) EXPECT_EQ(t.peek(k) != nullptr, ref.count(k) == 1) << k;
+  // Expiring everything through the same runs leaves an empty index: nothing is found after.
+  t.expire_idle(at(1'000'000));
+  EXPECT_EQ(t.size(), 0u);
+  for (uint32_t k = 0; k < 200; ++k) EXPECT_EQ(t.peek(k), nullptr) << k;
+}
+
+TEST(BoundedTable, TellsWhenAnEntryWasLastSeen) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(8);
+  Timestamp previous;
+  auto [a, inserted] = t.find_or_insert(7, at(10), previous);
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(previous, at(10));
+  EXPECT_EQ(t.last_seen(*a), at(10));
+  t.find_or_insert(8, at(11));
+  auto [b, again] = t.find_or_insert(7, at(20), previous);
+  EXPECT_FALSE(again);
+  EXPECT_EQ(b, a);
+  EXPECT_EQ(previous, at(10));
+  EXPECT_EQ(t.last_seen(*a), at(20));
+  t.find_or_insert(7, at(15), previous);  // time going backwards keeps the latest
+  EXPECT_EQ(previous, at(20));
+  EXPECT_EQ(t.last_seen(*a), at(20));
+  EXPECT_EQ(t.last_seen(*t.peek(8)), at(11));
+}
+
 TEST(BoundedTable, ExpireIdleRemovesOldestFirst) {
   BoundedTable<uint32_t, Entry, U32Hash> t(10);
   for (uint32_t k = 0; k < 5; ++k) t.find_or_insert(k, at(k));

@@ -247,23 +247,27 @@ class PortScan final : public Detector {
     set_base(now);
     const uint32_t fe = fast_epoch(now);
     const uint32_t se = slow_epoch(now);
-    auto [e, fresh] = table_.find_or_insert(pkt.actor, now);
+    Timestamp previous;
+    auto [e, fresh] = table_.find_or_insert(pkt.actor, now, previous);
+    // The tiers' epochs as of the entry's previous probe (fe, se for a new entry).
+    uint32_t fast = fast_epoch(previous);
+    uint32_t slow = slow_epoch(previous);
     // Nothing probed for a whole slow_window: whatever the entry held is over; a new activity.
-    if (!fresh && live_buckets(e->slow_epoch, se) == 0) {
+    if (!fresh && live_buckets(slow, se) == 0) {
       *e = Entry{};
       fresh = true;
     }
     if (fresh) {
       e->first_seen_ns = now.ns;
-      e->fast_epoch = fe;
-      e->slow_epoch = se;
+      fast = fe;
+      slow = se;
     }
-    const uint32_t fh = roll(e->fast_epoch, e->fast_head(), fe, [e](uint32_t b) {
+    const uint32_t fh = roll(fast, e->fast_head(), fe, [e](uint32_t b) {
       e->ports.clear(b);
       e->hosts.clear(b);
     });
     e->set_fast_head(fh);
-    const uint32_t sh = roll(e->slow_epoch, e->slow_head(), se, [e](uint32_t b) { e->targets.clear(b); });
+    const uint32_t sh = roll(slow, e->slow_head(), se, [e](uint32_t b) { e->targets.clear(b); });
     e->set_slow_head(sh);
 
     if (e->probes != std::numeric_limits<uint32_t>::max()) ++e->probes;
@@ -347,10 +351,11 @@ class PortScan final : public Detector {
   };
   Counts counts(const Entry& e, Timestamp now) const noexcept {
     Counts c;
-    const uint32_t fast_live = live_buckets(e.fast_epoch, fast_epoch(now));
+    const Timestamp seen = table_.last_seen(e);
+    const uint32_t fast_live = live_buckets(fast_epoch(seen), fast_epoch(now));
     c.ports = e.ports.live_union(e.fast_head(), fast_live);
     c.hosts = e.hosts.live_union(e.fast_head(), fast_live);
-    c.targets = e.targets.live_union(e.slow_head(), live_buckets(e.slow_epoch, slow_epoch(now)));
+    c.targets = e.targets.live_union(e.slow_head(), live_buckets(slow_epoch(seen), slow_epoch(now)));
     return c;
   }
 

@@ -1,4 +1,4 @@
-// The per-source state of the port_scan detector, kept small (160 bytes) because a table holds
+// The per-source state of the port_scan detector, kept small (152 bytes) because a table holds
 // one per probing address and a spoofed flood brings millions of them.
 //
 // Three hashed sliding distinct counters, each a ring of kBuckets 64-bit sub-bucket bitmaps:
@@ -6,7 +6,9 @@
 //   *main port*;
 // - the long tier (`slow_window`): every (host, port) target, for scans too slow (or too spread
 //   out) for the short window.
-// The buckets of a tier share one epoch. A ring is stored as the newest bucket each bit was set
+// The buckets of a tier share one epoch, not stored: the tiers move forward only when the source
+// probes, which is also the only time its table entry is seen, so the epoch of each tier's newest
+// bucket is the epoch of the entry's last-seen time (BoundedTable::last_seen). A ring is stored as the newest bucket each bit was set
 // in (`BitRing`: 24 bytes instead of four 8-byte bitmaps): the union of the live buckets, all a
 // query asks, is the set of bits whose newest bucket is live.
 //
@@ -134,8 +136,6 @@ struct Entry {
   // is an update is all it is asked.
   int64_t scan_report_ns = 0;
   int64_t sweep_report_ns = 0;
-  uint32_t fast_epoch = 0;  // newest bucket of each tier, relative to the detector's base
-  uint32_t slow_epoch = 0;
   uint32_t probes = 0;     // first contacts in this activity (saturating)
   uint32_t monitored = 0;  // bit i: ports_to_monitor[i] probed in this activity
   float llr = 0;           // the walk's log-likelihood ratio
@@ -181,9 +181,9 @@ struct Entry {
   static int report_shift(ReportKind k) noexcept { return k == ReportKind::scan ? 4 : 6; }
 };
 static_assert(kBuckets == 4, "heads packs two 2-bit ring positions; BitRing two position bits");
-// The size NOTES.md and the docs quote (x86-64): 216 bytes per source with the table's key, LRU
-// links and index.
-static_assert(sizeof(Entry) <= 160);
+// The size NOTES.md and the docs quote (x86-64): 200 bytes per source with the table's key,
+// last-seen time, LRU links and index.
+static_assert(sizeof(Entry) <= 152);
 
 // Entries that already carry scan evidence get a second chance when the table is full.
 inline bool keep_on_eviction(const Entry& e) noexcept {
