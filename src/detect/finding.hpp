@@ -59,6 +59,10 @@ struct ReportState {
     return true;
   }
   bool is_update() const noexcept { return reports > 1; }
+  // What due() would answer, without recording: lets a caller skip costly evidence when not due.
+  bool would_be_due(core::Timestamp now, core::Duration update_interval) const noexcept {
+    return reports == 0 || now.ns - last_report_ns >= update_interval.ns;
+  }
 };
 
 }  // namespace picket::detect

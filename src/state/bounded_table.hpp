@@ -22,6 +22,7 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -313,7 +314,9 @@ class BoundedTable {
   void remove_slot(uint32_t i, uint64_t h) noexcept {
     index_erase(h, i);
     unlink(i);
-    slots_[i].value = Value{};
+    // insert_slot resets the value when the slot is reused; only a value holding resources (a
+    // container) gives them back now. Skipping the reset spares a write to a cold slot.
+    if constexpr (!std::is_trivially_destructible_v<Value>) slots_[i].value = Value{};
     slots_[i].prev = kFree;
     slots_[i].next = free_;
     free_ = i;

@@ -274,6 +274,9 @@ class SpoofedFlood final : public Detector {
     const double completion = tcp ? b.handshake.completion() : -1.0;
     if (tcp && (completion < 0 || completion > s_.max_completion)) return;
     if (b.top.top_share() > s_.max_top_share) return;
+    // Reported within update_interval: nothing to say until then (the estimate below walks every
+    // register of the sketch, and a flood under way is evaluated each tick).
+    if (!t.report.would_be_due(now, s_.update_interval)) return;
     const uint64_t distinct = b.sources.estimate(hll_epoch(now));
     const double per_source = static_cast<double>(n) / static_cast<double>(std::max<uint64_t>(distinct, 1));
     if (distinct < s_.min_sources || per_source > s_.max_per_source) return;
