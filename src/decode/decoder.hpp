@@ -33,6 +33,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "core/packet_meta.hpp"
 #include "core/raw_packet.hpp"
@@ -72,5 +73,29 @@ class Decoder {
   uint64_t non_ip_ = 0;
   std::array<uint64_t, kAnomalyCount> counts_{};
 };
+
+// The addresses and ports of an Ethernet/IPv4 TCP or UDP frame with a 20-byte IP header, read
+// with no more checks than that the bytes are there. For prefetching state some packets ahead,
+// never for detection (a later fragment's "ports" are payload).
+struct PeekedFlow {
+  uint32_t src = 0;  // the address's four bytes in memory order (as memcpy loads them)
+  uint32_t dst = 0;
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint8_t proto = 0;
+};
+inline bool peek_ethernet_ipv4_flow(const core::RawPacket& pkt, PeekedFlow& f) noexcept {
+  constexpr uint32_t kEth = 14;
+  const uint8_t* p = pkt.data;
+  if (p == nullptr || pkt.cap_len < kEth + 20 + 4) return false;
+  const uint8_t* ip = p + kEth;
+  if (p[12] != 0x08 || p[13] != 0x00 || ip[0] != 0x45 || (ip[9] != 6 && ip[9] != 17)) return false;
+  std::memcpy(&f.src, ip + 12, 4);
+  std::memcpy(&f.dst, ip + 16, 4);
+  f.src_port = static_cast<uint16_t>(ip[20] << 8 | ip[21]);
+  f.dst_port = static_cast<uint16_t>(ip[22] << 8 | ip[23]);
+  f.proto = ip[9];
+  return true;
+}
 
 }  // namespace picket::decode

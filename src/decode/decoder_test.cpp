@@ -182,6 +182,42 @@ TEST(Decoder, ResetsOutputAndCountsPackets) {
   }
 }
 
+// The engine's prefetch peeks at frames some packets ahead: it must read what the decoder reads
+// for plain Ethernet/IPv4 TCP and UDP, and say no to everything else rather than guess.
+TEST(PeekEthernetIpv4Flow, ReadsWhatTheDecoderReadsOrSaysNo) {
+  auto raw_of = [](const std::vector<uint8_t>& bytes) {
+    core::RawPacket raw;
+    raw.data = bytes.data();
+    raw.cap_len = raw.wire_len = static_cast<uint32_t>(bytes.size());
+    return raw;
+  };
+  for (const auto& bytes : {PacketBuilder().ipv4(kSrc4, kDst4).tcp(40000, 443, kSyn).build(),
+                            PacketBuilder().ipv4(kSrc4, kDst4).udp(5353, 53).build()}) {
+    PeekedFlow f;
+    ASSERT_TRUE(peek_ethernet_ipv4_flow(raw_of(bytes), f));
+    PacketMeta m;
+    Decoder dec(lt::kEthernet);
+    ASSERT_EQ(dec.decode(raw_of(bytes), m), Anomaly::none);
+    EXPECT_EQ(IpAddress::v4_bytes(reinterpret_cast<const uint8_t*>(&f.src)), m.src);
+    EXPECT_EQ(IpAddress::v4_bytes(reinterpret_cast<const uint8_t*>(&f.dst)), m.dst);
+    EXPECT_EQ(f.src_port, m.src_port);
+    EXPECT_EQ(f.dst_port, m.dst_port);
+    EXPECT_EQ(f.proto, m.ip_proto);
+  }
+  const uint8_t router_alert[] = {0x94, 0x04, 0x00, 0x00};
+  const std::vector<uint8_t> tcp = PacketBuilder().ipv4(kSrc4, kDst4).tcp(1, 2, kSyn).build();
+  for (const auto& bytes : {PacketBuilder().ipv6(kSrc6, kDst6).tcp(1, 2, kSyn).build(),
+                            PacketBuilder().vlan(5).ipv4(kSrc4, kDst4).tcp(1, 2, kSyn).build(),
+                            PacketBuilder().ipv4(kSrc4, kDst4).ipv4_options(router_alert).tcp(1, 2, kSyn).build(),
+                            PacketBuilder().ipv4(kSrc4, kDst4).icmp(8, 0).build(),
+                            std::vector<uint8_t>(tcp.begin(), tcp.begin() + 37)}) {
+    PeekedFlow f;
+    EXPECT_FALSE(peek_ethernet_ipv4_flow(raw_of(bytes), f));
+  }
+  PeekedFlow f;
+  EXPECT_FALSE(peek_ethernet_ipv4_flow(core::RawPacket{}, f));  // no data
+}
+
 TEST(Decoder, NullDataIsTreatedAsNothingCaptured) {
   Decoder dec(lt::kEthernet);
   core::RawPacket raw;

@@ -57,6 +57,7 @@ Engine::Engine(const config::Config& cfg, EngineSettings settings, int link_type
   if (settings_.tick.ns <= 0) settings_.tick = Duration::millis(100);
   if (settings_.workers <= 1) {
     inline_worker_ = std::make_unique<Worker>(cfg);
+    prefetch_flows_ = link_type == core::link_type::kEthernet;
   } else {
     for (uint32_t i = 0; i < settings_.workers; ++i) threads_.push_back(std::make_unique<WorkerThread>(cfg));
     if (std::has_single_bit(settings_.workers)) shard_mask_ = settings_.workers - 1;
@@ -98,6 +99,29 @@ void Engine::advance_to(Timestamp now) noexcept {
   if (finished_) return;
   move_time(now);
   totals_.last_ts = now_;
+}
+
+namespace {
+constexpr size_t kPrefetchAhead = 8;
+
+void prefetch_flow(const Worker& w, const core::RawPacket& pkt) noexcept {
+  decode::PeekedFlow f;
+  if (!decode::peek_ethernet_ipv4_flow(pkt, f)) return;
+  w.flows().prefetch_v4(f.src, f.dst, f.src_port, f.dst_port, f.proto);
+}
+}  // namespace
+
+void Engine::process_batch(std::span<const core::RawPacket> batch) noexcept {
+  if (!prefetch_flows_) {
+    for (const auto& p : batch) process(p);
+    return;
+  }
+  const size_t n = batch.size();
+  for (size_t i = 0; i < std::min(n, kPrefetchAhead); ++i) prefetch_flow(*inline_worker_, batch[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) prefetch_flow(*inline_worker_, batch[i + kPrefetchAhead]);
+    process(batch[i]);
+  }
 }
 
 void Engine::process(const core::RawPacket& pkt) noexcept {

@@ -48,6 +48,7 @@ class Worker {
   std::vector<detect::Finding> take_findings() { return buffer_.take(); }
   NamedStats detector_stats() const;
   detect::FlowStats flow_stats() const { return flows_.stats(); }
+  const detect::FlowTracker& flows() const noexcept { return flows_; }
 
  private:
   // Packets are routed by their flow event (3 bits) and the kActorReset / kLargeFromActor bits:

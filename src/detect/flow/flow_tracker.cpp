@@ -63,26 +63,14 @@ void FlowTracker::on_packet(PacketContext& ctx) noexcept {
     on_icmp_error(ctx);
     return;
   }
-  FlowKey key;
-  key.proto = m.ip_proto;
   const bool ports = m.has(core::meta_flag::kHasPorts);
-  if (ctx.from_actor) {
-    key.actor = m.src;
-    key.peer = m.dst;
-    if (ports) {
-      key.actor_port = m.src_port;
-      key.peer_port = m.dst_port;
-    }
-  } else {
-    key.actor = m.dst;
-    key.peer = m.src;
-    if (ports) {
-      key.actor_port = m.dst_port;
-      key.peer_port = m.src_port;
-    }
-  }
+  const uint16_t sp = ports ? m.src_port : 0;
+  const uint16_t dp = ports ? m.dst_port : 0;
+  const FlowKey::Words w = ctx.from_actor ? FlowKey::words_of(m.src, m.dst, sp, dp, m.ip_proto)
+                                          : FlowKey::words_of(m.dst, m.src, dp, sp, m.ip_proto);
+  const FlowKey key = FlowKey::from_words(w);
   // One lookup (and one copy of the table code) for both directions.
-  const uint64_t h = table_.hash_of(key);
+  const uint64_t h = FlowKeyHash::of_words(w);
   Flow* f = table_.find(key, h, m.ts);
   if (ctx.from_actor) {
     on_from_actor(ctx, key, h, f);

@@ -14,6 +14,7 @@
 // notices at the next tick.
 #pragma once
 
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -26,6 +27,7 @@
 #include "core/packet_meta.hpp"
 #include "detect/detector.hpp"
 #include "state/bounded_table.hpp"
+#include "state/mix.hpp"
 
 namespace picket::detect {
 
@@ -50,10 +52,41 @@ struct FlowKey {
   uint8_t zero = 0;
 
   static constexpr size_t kWords = 5;
+  // Word 4: the peer's last byte, its family, the ports, proto and the zero byte.
+  static uint64_t tail(uint64_t peer_last_byte, core::Family peer_family, uint16_t actor_port,
+                       uint16_t peer_port, uint8_t proto) noexcept {
+    return peer_last_byte | uint64_t{static_cast<uint8_t>(peer_family)} << 8 | uint64_t{actor_port} << 16 |
+           uint64_t{peer_port} << 32 | uint64_t{proto} << 48;
+  }
   uint64_t word(size_t i) const noexcept {
     uint64_t w;
     std::memcpy(&w, reinterpret_cast<const unsigned char*>(this) + 8 * i, 8);
     return w;
+  }
+
+  // The five words of a key, worked out in registers from its fields (little-endian layout:
+  // actor's 16 bytes, its family, peer's 16 bytes, its family, the two ports, proto, zero).
+  // The packet path builds its key from these and hashes them: a key written field by field and
+  // read back as words at once would make every word's load wait on stores of other widths.
+  using Words = std::array<uint64_t, kWords>;
+  static Words words_of(const core::IpAddress& actor, const core::IpAddress& peer, uint16_t actor_port, uint16_t peer_port,
+                        uint8_t proto) noexcept {
+    uint64_t a[2], p[2];
+    std::memcpy(a, actor.bytes().data(), 16);
+    std::memcpy(p, peer.bytes().data(), 16);
+    return {a[0], a[1], uint64_t{static_cast<uint8_t>(actor.family())} | (p[0] << 8), (p[0] >> 56) | (p[1] << 8),
+            tail(p[1] >> 56, peer.family(), actor_port, peer_port, proto)};
+  }
+  // The same for two IPv4 addresses given as their four bytes in memory order (as memcpy loads
+  // them from a packet): an IpAddress keeps them in its first four bytes, the rest zero.
+  static Words words_of_v4(uint32_t actor, uint32_t peer, uint16_t actor_port, uint16_t peer_port, uint8_t proto) noexcept {
+    return {actor, 0, uint64_t{static_cast<uint8_t>(core::Family::v4)} | (uint64_t{peer} << 8), 0,
+            tail(0, core::Family::v4, actor_port, peer_port, proto)};
+  }
+  static FlowKey from_words(const Words& w) noexcept {
+    FlowKey k;
+    std::memcpy(static_cast<void*>(&k), w.data(), sizeof(k));
+    return k;
   }
 
   friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
@@ -63,16 +96,29 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == FlowKey::kWords * 8 && std::has_unique_object_representations_v<FlowKey>,
               "FlowKey is compared and hashed as raw words: it must have no padding");
+static_assert(std::endian::native == std::endian::little, "FlowKey::words_of assumes a little-endian layout");
 
-// Cheap on purpose (the table mixes it): each word times its own odd constant (a bijection, so no
-// word's bits are lost), XORed.
+// Each word times its own odd constant (a bijection, so no word's bits are lost), XORed, then
+// mixed: the table uses it as it is (state::hash_is_mixed), so the packet path can hash a key's
+// words straight from FlowKey::words_of.
 struct FlowKeyHash {
+  static uint64_t of_words(const FlowKey::Words& w) noexcept {
+    return state::mix64((w[0] * 0x9E3779B97F4A7C15ULL) ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^ (w[2] * 0x165667B19E3779F9ULL) ^
+                        (w[3] * 0xD6E8FEB86659FD93ULL) ^ (w[4] * 0xFF51AFD7ED558CCDULL));
+  }
   uint64_t operator()(const FlowKey& k) const noexcept {
-    return (k.word(0) * 0x9E3779B97F4A7C15ULL) ^ (k.word(1) * 0xC2B2AE3D27D4EB4FULL) ^
-           (k.word(2) * 0x165667B19E3779F9ULL) ^ (k.word(3) * 0xD6E8FEB86659FD93ULL) ^
-           (k.word(4) * 0xFF51AFD7ED558CCDULL);
+    return of_words({k.word(0), k.word(1), k.word(2), k.word(3), k.word(4)});
   }
 };
+
+}  // namespace picket::detect
+
+namespace picket::state {
+template <>
+inline constexpr bool hash_is_mixed<detect::FlowKeyHash> = true;
+}  // namespace picket::state
+
+namespace picket::detect {
 
 // peer_opened: the peer (usually the local host) started this flow — the actor's packets on it are
 // answers, never first contacts (the local host's own DNS lookups, outbound connections).
@@ -123,6 +169,13 @@ class FlowTracker {
   // Fills ctx.flow and ctx.probe for the packet (ctx.meta, actor and from_actor already set).
   void on_packet(PacketContext& ctx) noexcept;
   void on_tick(core::Timestamp now) noexcept;
+  // Prefetches where the lookups of a packet between `a`:`pa` and `b`:`pb` will start, whichever
+  // side turns out to be the actor: a caller some packets ahead hides the cache misses.
+  // `a` and `b` are IPv4 addresses' four bytes in memory order.
+  void prefetch_v4(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint8_t proto) const noexcept {
+    table_.prefetch(FlowKeyHash::of_words(FlowKey::words_of_v4(a, b, pa, pb, proto)));
+    table_.prefetch(FlowKeyHash::of_words(FlowKey::words_of_v4(b, a, pb, pa, proto)));
+  }
 
   FlowStats stats() const noexcept;
 

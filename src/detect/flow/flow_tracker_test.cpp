@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstring>
 #include <utility>
 
 #include "decode/decoder.hpp"
@@ -206,6 +207,44 @@ TEST(FlowTracker, IdleEstablishedConnectionsExpireWithANotice) {
   ASSERT_FALSE(r.notices.empty());
   EXPECT_EQ(r.notices.back().event, FlowEvent::expired);
   EXPECT_EQ(r.tracker.stats().flows, 0u);
+}
+
+
+// The packet path builds keys from words worked out in registers and hashes those words: they must
+// be exactly the key built field by field, for both families, and the IPv4 shortcut the engine's
+// prefetch uses must land on the same hash as the key the tracker then looks up.
+TEST(FlowKey, WordsAreTheKeyBuiltFieldByField) {
+  uint64_t x = 0x1234567;
+  auto next = [&x] {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return x >> 16;
+  };
+  for (int i = 0; i < 2000; ++i) {
+    std::array<uint8_t, 16> a{}, b{};
+    for (auto& c : a) c = static_cast<uint8_t>(next());
+    for (auto& c : b) c = static_cast<uint8_t>(next());
+    const bool v6 = i % 2 == 0;
+    const IpAddress actor = v6 ? IpAddress::v6_bytes(a.data()) : IpAddress::v4_bytes(a.data());
+    const IpAddress peer = v6 ? IpAddress::v6_bytes(b.data()) : IpAddress::v4_bytes(b.data());
+    const auto ap = static_cast<uint16_t>(next()), pp = static_cast<uint16_t>(next());
+    const auto proto = static_cast<uint8_t>(next());
+    FlowKey k;
+    k.actor = actor;
+    k.peer = peer;
+    k.actor_port = ap;
+    k.peer_port = pp;
+    k.proto = proto;
+    const FlowKey::Words w = FlowKey::words_of(actor, peer, ap, pp, proto);
+    const FlowKey built = FlowKey::from_words(w);
+    ASSERT_EQ(std::memcmp(&built, &k, sizeof k), 0) << i;
+    ASSERT_EQ(FlowKeyHash{}(k), FlowKeyHash::of_words(w)) << i;
+    if (!v6) {
+      uint32_t ra, rb;
+      std::memcpy(&ra, a.data(), 4);
+      std::memcpy(&rb, b.data(), 4);
+      ASSERT_EQ(FlowKey::words_of_v4(ra, rb, ap, pp, proto), w) << i;
+    }
+  }
 }
 
 }  // namespace
