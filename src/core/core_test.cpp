@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "core/bytes.hpp"
 #include "core/ip_address.hpp"
 #include "core/time.hpp"
@@ -30,6 +32,16 @@ TEST(IpAddress, RejectsGarbage) {
   }
   EXPECT_FALSE(IpAddress::parse(std::string_view("1.2.3.4\0junk", 12)));
   EXPECT_FALSE(Prefix::parse(std::string_view("1.2.3.0/24\0", 11)));
+}
+
+TEST(IpAddress, HashV4IsTheHashOfTheAddressFromTheSameBytes) {
+  uint32_t x = 0x9E3779B9u;
+  for (int i = 0; i < 1000; ++i) {
+    x = x * 1664525u + 1013904223u;
+    uint8_t b[4];
+    std::memcpy(b, &x, 4);
+    ASSERT_EQ(IpAddress::hash_v4(x), IpAddress::v4_bytes(b).hash()) << i;
+  }
 }
 
 TEST(IpAddress, V4HostOrderRoundTrip) {

@@ -83,6 +83,10 @@ struct PeekedFlow {
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   uint8_t proto = 0;
+  uint8_t tcp_flags = 0;  // 0 when the frame ends before them
+
+  // A TCP SYN without ACK, or a UDP datagram: what may start a flow from the source.
+  bool opens_flow() const noexcept { return proto == 17 || (tcp_flags & 0x12) == 0x02; }
 };
 inline bool peek_ethernet_ipv4_flow(const core::RawPacket& pkt, PeekedFlow& f) noexcept {
   constexpr uint32_t kEth = 14;
@@ -95,6 +99,7 @@ inline bool peek_ethernet_ipv4_flow(const core::RawPacket& pkt, PeekedFlow& f) n
   f.src_port = static_cast<uint16_t>(ip[20] << 8 | ip[21]);
   f.dst_port = static_cast<uint16_t>(ip[22] << 8 | ip[23]);
   f.proto = ip[9];
+  f.tcp_flags = f.proto == 6 && pkt.cap_len >= kEth + 20 + 14 ? ip[33] : 0;
   return true;
 }
 

@@ -203,6 +203,13 @@ TEST(PeekEthernetIpv4Flow, ReadsWhatTheDecoderReadsOrSaysNo) {
     EXPECT_EQ(f.src_port, m.src_port);
     EXPECT_EQ(f.dst_port, m.dst_port);
     EXPECT_EQ(f.proto, m.ip_proto);
+    EXPECT_EQ(f.tcp_flags, m.is_tcp() ? m.tcp_flags : 0);
+    EXPECT_TRUE(f.opens_flow());  // a SYN, a datagram
+  }
+  for (uint8_t flags : {uint8_t(kSyn | kAck), uint8_t(kAck), uint8_t(kAck | kPsh)}) {
+    PeekedFlow f;
+    ASSERT_TRUE(peek_ethernet_ipv4_flow(raw_of(PacketBuilder().ipv4(kSrc4, kDst4).tcp(1, 2, flags).build()), f));
+    EXPECT_FALSE(f.opens_flow()) << int{flags};
   }
   const uint8_t router_alert[] = {0x94, 0x04, 0x00, 0x00};
   const std::vector<uint8_t> tcp = PacketBuilder().ipv4(kSrc4, kDst4).tcp(1, 2, kSyn).build();

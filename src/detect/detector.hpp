@@ -79,6 +79,7 @@ struct Interest {
   uint32_t packets = interest::kEveryPacket;  // interest:: bits
   uint32_t large_frame = UINT32_MAX;          // for kLargeFromActor
   bool notices = true;                        // on_flow_notice
+  bool prefetch = false;                      // prefetch_source: its table is keyed by the actor
 };
 
 // The interest bits `ctx` (after the flow tracker) carries: its flow event's bit, plus
@@ -140,6 +141,9 @@ class Detector {
   // interval sampling.
   virtual void on_tick(core::Timestamp, FindingSink&) noexcept {}
   virtual DetectorStats stats() const noexcept = 0;
+  // A hint some packets ahead (with Interest::prefetch): a first contact from the address whose
+  // core::IpAddress::hash() is `address_hash` is coming; start fetching its entry.
+  virtual void prefetch_source(uint64_t /*address_hash*/) const noexcept {}
 };
 
 }  // namespace picket::detect

@@ -106,8 +106,7 @@ constexpr size_t kPrefetchAhead = 8;
 
 void prefetch_flow(const Worker& w, const core::RawPacket& pkt) noexcept {
   decode::PeekedFlow f;
-  if (!decode::peek_ethernet_ipv4_flow(pkt, f)) return;
-  w.flows().prefetch_v4(f.src, f.dst, f.src_port, f.dst_port, f.proto);
+  if (decode::peek_ethernet_ipv4_flow(pkt, f)) w.prefetch(f);
 }
 }  // namespace
 

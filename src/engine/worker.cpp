@@ -25,6 +25,7 @@ Worker::Worker(const config::Config& cfg)
   }
   for (const auto& d : detectors_) {
     if (d->interest().notices) notice_detectors_.push_back(d.get());
+    if (d->interest().prefetch) prefetchers_.push_back(d.get());
   }
 }
 

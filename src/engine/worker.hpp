@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "core/packet_meta.hpp"
+#include "decode/decoder.hpp"
 #include "detect/attribution.hpp"
 #include "detect/detector.hpp"
 #include "detect/flow/flow_tracker.hpp"
@@ -49,6 +50,15 @@ class Worker {
   NamedStats detector_stats() const;
   detect::FlowStats flow_stats() const { return flows_.stats(); }
   const detect::FlowTracker& flows() const noexcept { return flows_; }
+  // Prefetch hints for the packet some places ahead (see Engine::process_batch): its flow, and
+  // when it opens a flow (a SYN, a UDP datagram), its source's entries in the tables keyed by it.
+  void prefetch(const decode::PeekedFlow& f) const noexcept {
+    flows_.prefetch_v4(f.src, f.dst, f.src_port, f.dst_port, f.proto);
+    if (f.opens_flow() && !prefetchers_.empty()) {
+      const uint64_t h = core::IpAddress::hash_v4(f.src);
+      for (const detect::Detector* d : prefetchers_) d->prefetch_source(h);
+    }
+  }
 
  private:
   // Packets are routed by their flow event (3 bits) and the kActorReset / kLargeFromActor bits:
@@ -61,6 +71,7 @@ class Worker {
   std::vector<std::unique_ptr<detect::Detector>> detectors_;
   std::array<std::vector<detect::Detector*>, kRoutes> routes_;
   std::vector<detect::Detector*> notice_detectors_;
+  std::vector<const detect::Detector*> prefetchers_;  // Interest::prefetch
   uint32_t large_frame_ = UINT32_MAX;  // the smallest Interest::large_frame asked for
   FindingBuffer buffer_;
   detect::FlowTracker flows_;

@@ -185,8 +185,11 @@ class PortScan final : public Detector {
     Interest i;
     i.packets = interest::flow(FlowEvent::probe) | interest::flow(FlowEvent::reply_success) |
                 interest::flow(FlowEvent::reply_failure);
+    i.prefetch = true;
     return i;  // and probe_unanswered notices
   }
+
+  void prefetch_source(uint64_t address_hash) const noexcept override { table_.prefetch(address_hash); }
 
   void on_packet(const PacketContext& pkt, FindingSink& out) noexcept override {
     switch (pkt.flow) {

@@ -78,8 +78,11 @@ class SynFloodDetector final : public Detector {
     i.packets = interest::flow(FlowEvent::probe) | interest::flow(FlowEvent::reply_success) |
                 interest::flow(FlowEvent::established) | interest::kActorReset;
     i.notices = false;
+    i.prefetch = true;
     return i;
   }
+
+  void prefetch_source(uint64_t address_hash) const noexcept override { table_.prefetch(address_hash); }
 
   void on_packet(const PacketContext& ctx, FindingSink& out) noexcept override {
     const core::PacketMeta& m = *ctx.meta;
