@@ -1,5 +1,7 @@
 #include "engine/worker.hpp"
 
+#include <algorithm>
+
 #include "engine/registry.hpp"
 
 namespace picket::engine {
@@ -92,7 +94,12 @@ void WorkerThread::run() {
       queue_.pop_front();
     }
     cv_space_.notify_one();
-    for (const auto& item : job.items) {
+    constexpr size_t kAhead = 8;  // prefetch hints this many packets ahead
+    const size_t n = job.items.size();
+    for (size_t j = 0; j < std::min(n, kAhead); ++j) worker_.prefetch(job.items[j].meta, job.items[j].side);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) worker_.prefetch(job.items[i + kAhead].meta, job.items[i + kAhead].side);
+      const WorkItem& item = job.items[i];
       detect::PacketContext ctx;
       ctx.meta = &item.meta;
       ctx.actor = detect::actor_of(item.meta, item.side);

@@ -52,6 +52,17 @@ class Worker {
   const detect::FlowTracker& flows() const noexcept { return flows_; }
   // Prefetch hints for the packet some places ahead (see Engine::process_batch): its flow, and
   // when it opens a flow (a SYN, a UDP datagram), its source's entries in the tables keyed by it.
+  // A queued packet some places ahead (worker threads): its flow and, for a first contact from
+  // its actor, the actor's entries.
+  void prefetch(const core::PacketMeta& m, detect::ActorSide side) const noexcept {
+    const bool from_actor = detect::from_actor(m, side);
+    flows_.prefetch(m, from_actor);
+    const bool opens = m.is_udp() || (m.is_tcp() && (m.tcp_flags & (core::tcp_flag::kSyn | core::tcp_flag::kAck)) == core::tcp_flag::kSyn);
+    if (from_actor && opens && !prefetchers_.empty()) {
+      const uint64_t h = detect::actor_of(m, side).hash();
+      for (const detect::Detector* d : prefetchers_) d->prefetch_source(h);
+    }
+  }
   void prefetch(const decode::PeekedFlow& f) const noexcept {
     flows_.prefetch_v4(f.src, f.dst, f.src_port, f.dst_port, f.proto);
     if (f.opens_flow() && !prefetchers_.empty()) {

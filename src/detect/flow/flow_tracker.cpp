@@ -63,11 +63,7 @@ void FlowTracker::on_packet(PacketContext& ctx) noexcept {
     on_icmp_error(ctx);
     return;
   }
-  const bool ports = m.has(core::meta_flag::kHasPorts);
-  const uint16_t sp = ports ? m.src_port : 0;
-  const uint16_t dp = ports ? m.dst_port : 0;
-  const FlowKey::Words w = ctx.from_actor ? FlowKey::words_of(m.src, m.dst, sp, dp, m.ip_proto)
-                                          : FlowKey::words_of(m.dst, m.src, dp, sp, m.ip_proto);
+  const FlowKey::Words w = key_words(m, ctx.from_actor);
   const FlowKey key = FlowKey::from_words(w);
   // One lookup (and one copy of the table code) for both directions.
   const uint64_t h = FlowKeyHash::of_words(w);

@@ -171,6 +171,19 @@ class FlowTracker {
   void on_tick(core::Timestamp now) noexcept;
   // Prefetches where the lookups of a packet between `a`:`pa` and `b`:`pb` will start, whichever
   // side turns out to be the actor: a caller some packets ahead hides the cache misses.
+  // The same for a decoded packet whose actor side is known (a worker thread's queue): the one
+  // key on_packet will look up.
+  void prefetch(const core::PacketMeta& m, bool from_actor) const noexcept {
+    if (!m.has(core::meta_flag::kHasIp) || m.has(core::meta_flag::kLaterFragment) || m.has(core::meta_flag::kHasInner)) return;
+    table_.prefetch(FlowKeyHash::of_words(key_words(m, from_actor)));
+  }
+  // The words of the key of a packet that is not an ICMP error, from the actor's side.
+  static FlowKey::Words key_words(const core::PacketMeta& m, bool from_actor) noexcept {
+    const bool ports = m.has(core::meta_flag::kHasPorts);
+    const uint16_t sp = ports ? m.src_port : 0;
+    const uint16_t dp = ports ? m.dst_port : 0;
+    return from_actor ? FlowKey::words_of(m.src, m.dst, sp, dp, m.ip_proto) : FlowKey::words_of(m.dst, m.src, dp, sp, m.ip_proto);
+  }
   // `a` and `b` are IPv4 addresses' four bytes in memory order.
   void prefetch_v4(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint8_t proto) const noexcept {
     table_.prefetch(FlowKeyHash::of_words(FlowKey::words_of_v4(a, b, pa, pb, proto)));
