@@ -96,22 +96,29 @@ TEST(BoundedTable, MillionsOfKeysStayWithinCapacity) {
   EXPECT_EQ(t.peek(core::IpAddress::v4(0xC6120000u + 198'999)), nullptr);
 }
 
-TEST(BoundedTable, RandomOperationsMatchAReferenceSet) {
-  BoundedTable<uint32_t, Entry, U32Hash> t(512);
+// Random inserts and erases over `keys` keys (fewer than the capacity: no eviction), checked
+// against a std::set after each erase and at the end.
+template <typename Hash>
+void expect_matches_a_reference_set(BoundedTable<uint32_t, Entry, Hash>& t, uint64_t seed, int ops, uint32_t keys) {
   std::set<uint32_t> ref;
-  uint64_t x = 12345;
-  for (int i = 0; i < 100'000; ++i) {
+  uint64_t x = seed;
+  for (int i = 0; i < ops; ++i) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    const uint32_t k = static_cast<uint32_t>(x >> 33) % 400;  // fewer keys than capacity: no eviction
+    const uint32_t k = static_cast<uint32_t>(x >> 33) % keys;
     if ((x >> 20) % 3 == 0) {
-      EXPECT_EQ(t.erase(k), ref.erase(k) == 1);
+      ASSERT_EQ(t.erase(k), ref.erase(k) == 1) << i;
     } else {
       t.find_or_insert(k, at(i));
       ref.insert(k);
     }
   }
   EXPECT_EQ(t.size(), ref.size());
-  for (uint32_t k = 0; k < 400; ++k) EXPECT_EQ(t.peek(k) != nullptr, ref.count(k) == 1) << k;
+  for (uint32_t k = 0; k < keys; ++k) EXPECT_EQ(t.peek(k) != nullptr, ref.count(k) == 1) << k;
+}
+
+TEST(BoundedTable, RandomOperationsMatchAReferenceSet) {
+  BoundedTable<uint32_t, Entry, U32Hash> t(512);
+  expect_matches_a_reference_set(t, 12345, 100'000, 400);
 }
 
 // Every key's hash has one of four home positions and one of two tags: probe runs far longer than
@@ -126,20 +133,7 @@ namespace {
 
 TEST(BoundedTable, LongProbeRunsMatchAReferenceSet) {
   BoundedTable<uint32_t, Entry, ClusteredHash> t(256);
-  std::set<uint32_t> ref;
-  uint64_t x = 987654321;
-  for (int i = 0; i < 50'000; ++i) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    const uint32_t k = static_cast<uint32_t>(x >> 33) % 200;
-    if ((x >> 20) % 3 == 0) {
-      ASSERT_EQ(t.erase(k), ref.erase(k) == 1) << i;
-    } else {
-      t.find_or_insert(k, at(i));
-      ref.insert(k);
-    }
-  }
-  EXPECT_EQ(t.size(), ref.size());
-  for (uint32_t k = 0; k < 200; ++k) EXPECT_EQ(t.peek(k) != nullptr, ref.count(k) == 1) << k;
+  expect_matches_a_reference_set(t, 987654321, 50'000, 200);
   // Expiring everything through the same runs leaves an empty index: nothing is found after.
   t.expire_idle(at(1'000'000));
   EXPECT_EQ(t.size(), 0u);
