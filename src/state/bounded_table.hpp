@@ -104,13 +104,7 @@ class BoundedTable {
   }
   // Asks the CPU to fetch the index cell where a lookup with hash `h` (= hash_of(key)) starts,
   // for a caller that knows a key some work ahead of looking it up.
-  void prefetch(uint64_t h) const noexcept {
-    const uint32_t* p = &index_[home_of(h)];
-    __builtin_prefetch(p);
-    // GCC counts a prefetch as no side effect: a caller holding nothing else (an inline function
-    // that only prefetches) would be taken for a pure function and its call dropped.
-    asm volatile("" : : "r"(p));
-  }
+  void prefetch(uint64_t h) const noexcept { prefetch_line(&index_[home_of(h)]); }
   // Inserts `key`, which must be absent (find just said so), evicting if full; `h` = hash_of(key).
   Value* insert_absent(const Key& key, uint64_t h, core::Timestamp now) noexcept { return &slots_[insert_slot(key, h, now)].value; }
 
@@ -126,6 +120,10 @@ class BoundedTable {
   std::pair<const Key*, Value*> at_slot(uint32_t slot) noexcept {
     if (slot >= capacity_ || slots_[slot].prev == kFree) return {nullptr, nullptr};
     return {&slots_[slot].key, &slots_[slot].value};
+  }
+  // Starts fetching `slot` (a caller about to go through several slots it already knows).
+  void prefetch_slot(uint32_t slot) const noexcept {
+    if (slot < capacity_) prefetch_line(&slots_[slot]);
   }
   // Looks without touching (for reads that must not change eviction order).
   const Value* peek(const Key& key) const noexcept {
@@ -204,6 +202,13 @@ class BoundedTable {
   }
 
  private:
+  static void prefetch_line(const void* p) noexcept {
+    __builtin_prefetch(p);
+    // GCC counts a prefetch as no side effect: a caller holding nothing else (an inline function
+    // that only prefetches) would be taken for a pure function and its call dropped.
+    asm volatile("" : : "r"(p));
+  }
+
   // The index: 32-bit cells in linear probing order, each packing
   //   slot + 1 (low slot_bits_; 0 is an empty cell),
   //   the distance from the cell's home position (dist_bits_; dist_max_ means "that or more": the

@@ -1,5 +1,7 @@
 #include "detect/flow/flow_tracker.hpp"
 
+#include <algorithm>
+
 namespace picket::detect {
 
 using core::Duration;
@@ -193,9 +195,15 @@ void FlowTracker::on_icmp_error(PacketContext& ctx) noexcept {
 void FlowTracker::on_tick(core::Timestamp now) noexcept {
   if (now > now_) now_ = now;
   const int64_t cutoff = now.ns - settings_.probe_timeout.ns;
+  // The records due are the oldest ones; each reads a slot at random (a probe's flow from
+  // probe_timeout ago): the slots a few records on are fetched while this one is checked.
+  constexpr size_t kAhead = 8;
+  auto record = [this](size_t k) -> const Pending& { return pending_[(pending_head_ + k) % pending_.size()]; };
+  for (size_t k = 0; k < std::min(pending_size_, kAhead) && record(k).started_ns <= cutoff; ++k) table_.prefetch_slot(record(k).slot);
   while (pending_size_ > 0) {
     const Pending p = pending_[pending_head_];
     if (p.started_ns > cutoff) break;
+    if (pending_size_ > kAhead && record(kAhead).started_ns <= cutoff) table_.prefetch_slot(record(kAhead).slot);
     pending_head_ = (pending_head_ + 1) % pending_.size();
     --pending_size_;
     // The slot may hold another flow by now; one still probing since the same instant gets its
