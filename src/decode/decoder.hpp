@@ -74,6 +74,12 @@ class Decoder {
   std::array<uint64_t, kAnomalyCount> counts_{};
 };
 
+// A TCP SYN without ACK, or a UDP datagram: what may start a flow from its sender (a prefetch
+// hint's guess; the flow tracker decides).
+inline bool may_open_flow(uint8_t ip_proto, uint8_t tcp_flags) noexcept {
+  return ip_proto == 17 || (ip_proto == 6 && (tcp_flags & 0x12) == 0x02);
+}
+
 // The addresses and ports of an Ethernet/IPv4 TCP or UDP frame with a 20-byte IP header, read
 // with no more checks than that the bytes are there. For prefetching state some packets ahead,
 // never for detection (a later fragment's "ports" are payload).
@@ -85,8 +91,7 @@ struct PeekedFlow {
   uint8_t proto = 0;
   uint8_t tcp_flags = 0;  // 0 when the frame ends before them
 
-  // A TCP SYN without ACK, or a UDP datagram: what may start a flow from the source.
-  bool opens_flow() const noexcept { return proto == 17 || (tcp_flags & 0x12) == 0x02; }
+  bool opens_flow() const noexcept { return may_open_flow(proto, tcp_flags); }
 };
 inline bool peek_ethernet_ipv4_flow(const core::RawPacket& pkt, PeekedFlow& f) noexcept {
   constexpr uint32_t kEth = 14;

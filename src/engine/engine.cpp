@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/lookahead.hpp"
 #include "engine/registry.hpp"
 #include "state/distinct.hpp"
 
@@ -115,12 +116,9 @@ void Engine::process_batch(std::span<const core::RawPacket> batch) noexcept {
     for (const auto& p : batch) process(p);
     return;
   }
-  const size_t n = batch.size();
-  for (size_t i = 0; i < std::min(n, kPrefetchAhead); ++i) prefetch_flow(*inline_worker_, batch[i]);
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kPrefetchAhead < n) prefetch_flow(*inline_worker_, batch[i + kPrefetchAhead]);
-    process(batch[i]);
-  }
+  visit_with_lookahead(
+      batch.size(), kPrefetchAhead, [&](size_t j) { prefetch_flow(*inline_worker_, batch[j]); },
+      [&](size_t i) { process(batch[i]); });
 }
 
 void Engine::process(const core::RawPacket& pkt) noexcept {

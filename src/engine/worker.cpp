@@ -1,7 +1,6 @@
 #include "engine/worker.hpp"
 
-#include <algorithm>
-
+#include "engine/lookahead.hpp"
 #include "engine/registry.hpp"
 
 namespace picket::engine {
@@ -95,17 +94,16 @@ void WorkerThread::run() {
     }
     cv_space_.notify_one();
     constexpr size_t kAhead = 8;  // prefetch hints this many packets ahead
-    const size_t n = job.items.size();
-    for (size_t j = 0; j < std::min(n, kAhead); ++j) worker_.prefetch(job.items[j].meta, job.items[j].side);
-    for (size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) worker_.prefetch(job.items[i + kAhead].meta, job.items[i + kAhead].side);
-      const WorkItem& item = job.items[i];
-      detect::PacketContext ctx;
-      ctx.meta = &item.meta;
-      ctx.actor = detect::actor_of(item.meta, item.side);
-      ctx.from_actor = detect::from_actor(item.meta, item.side);
-      worker_.on_packet(ctx);
-    }
+    const auto& items = job.items;
+    visit_with_lookahead(
+        items.size(), kAhead, [&](size_t j) { worker_.prefetch(items[j].meta, items[j].side); },
+        [&](size_t i) {
+          detect::PacketContext ctx;
+          ctx.meta = &items[i].meta;
+          ctx.actor = detect::actor_of(items[i].meta, items[i].side);
+          ctx.from_actor = detect::from_actor(items[i].meta, items[i].side);
+          worker_.on_packet(ctx);
+        });
     EpochResult result;
     if (job.tick) {
       worker_.on_tick(job.now);

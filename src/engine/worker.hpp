@@ -57,8 +57,7 @@ class Worker {
   void prefetch(const core::PacketMeta& m, detect::ActorSide side) const noexcept {
     const bool from_actor = detect::from_actor(m, side);
     flows_.prefetch(m, from_actor);
-    const bool opens = m.is_udp() || (m.is_tcp() && (m.tcp_flags & (core::tcp_flag::kSyn | core::tcp_flag::kAck)) == core::tcp_flag::kSyn);
-    if (from_actor && opens && !prefetchers_.empty()) {
+    if (from_actor && decode::may_open_flow(m.ip_proto, m.tcp_flags) && !prefetchers_.empty()) {
       const uint64_t h = detect::actor_of(m, side).hash();
       for (const detect::Detector* d : prefetchers_) d->prefetch_source(h);
     }
